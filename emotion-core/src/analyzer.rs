@@ -1,0 +1,283 @@
+//! The pipeline: detect faces, cut and normalize one crop per face into a single NCHW batch,
+//! run the emotion model, and assemble [`Face`]s.
+
+use std::path::PathBuf;
+
+use crate::detect::{DetectorOptions, Detection, FaceDetector, SeetaDetector};
+use crate::error::{Error, Result};
+use crate::expression::{Expression, EXPRESSION_COUNT};
+use crate::image::{BBox, ImageView};
+use crate::model::{EmotionModel, ModelOverrides, Preprocessing};
+
+/// One analysed face.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Face {
+    /// Face bounding box in pixels (origin top-left), clamped to the image.
+    pub bbox: BBox,
+    /// The detector's score ([`Detection::score`]); `None` for caller-supplied boxes.
+    pub detection_score: Option<f32>,
+    /// Expression probabilities in AffectNet order (index with `Expression as usize`), each in
+    /// [0, 1], summing to 1.
+    pub probabilities: [f32; EXPRESSION_COUNT],
+    /// The most probable expression.
+    pub expression: Expression,
+    /// Valence in [-1, 1] (negative to positive). The bundled model learnt it from AffectNet
+    /// class statistics, not human valence ratings: see `models/MODEL_CARD.md`.
+    pub valence: f32,
+    /// Arousal in [-1, 1] (calm to excited); same provenance as `valence`.
+    pub arousal: f32,
+}
+
+impl Face {
+    /// Probability of one expression, in [0, 1].
+    pub fn probability(&self, e: Expression) -> f32 {
+        self.probabilities[e as usize]
+    }
+}
+
+/// Face detector plus emotion model. `Send + Sync`: share one (e.g. in an `Arc`) between threads;
+/// concurrent calls give the same answers as sequential ones.
+pub struct Analyzer {
+    detector: Box<dyn FaceDetector>,
+    model: EmotionModel,
+    threads: usize,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer").field("model", &self.model).field("threads", &self.threads).finish_non_exhaustive()
+    }
+}
+
+impl Analyzer {
+    /// The bundled SeetaFace detector and emotion model with default settings.
+    ///
+    /// # Errors
+    /// Only if the bundled files are damaged ([`Error::DetectorLoad`], [`Error::ModelLoad`]).
+    #[cfg(feature = "bundled-models")]
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// A builder to choose the model, detector and their settings.
+    pub fn builder() -> AnalyzerBuilder {
+        AnalyzerBuilder::default()
+    }
+
+    /// The emotion model in use.
+    pub fn model(&self) -> &EmotionModel {
+        &self.model
+    }
+
+    /// Detects faces and classifies each: faces in detector order (best score first).
+    ///
+    /// # Errors
+    /// Detector or inference failures ([`Error::Internal`], [`Error::Inference`]); the image was
+    /// validated when the [`ImageView`] was built.
+    pub fn analyze(&self, image: &ImageView<'_>) -> Result<Vec<Face>> {
+        let detections = self.detector.detect(image)?;
+        self.classify_detections(image, &detections)
+    }
+
+    /// Classifies the faces of an earlier [`Analyzer::detect`] call on the same image (lets a
+    /// caller time or filter the two stages); `analyze` is `detect` then this.
+    pub fn classify_detections(&self, image: &ImageView<'_>, detections: &[Detection]) -> Result<Vec<Face>> {
+        self.classify_regions(image, &detections.iter().map(|d| (d.bbox, Some(d.score))).collect::<Vec<_>>())
+    }
+
+    /// Detection only.
+    pub fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
+        self.detector.detect(image)
+    }
+
+    /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
+    /// the image are clamped to it; `detection_score` is `None`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidBox`] for a box with a non-finite coordinate, a width or height <= 0, or
+    /// nothing inside the image.
+    pub fn classify(&self, image: &ImageView<'_>, boxes: &[BBox]) -> Result<Vec<Face>> {
+        let regions = boxes
+            .iter()
+            .enumerate()
+            .map(|(index, b)| {
+                let bad = |reason| Error::InvalidBox { index, bbox: b.to_array(), reason };
+                if !b.to_array().iter().all(|v| v.is_finite()) {
+                    return Err(bad("coordinates must be finite"));
+                }
+                if b.width <= 0.0 || b.height <= 0.0 {
+                    return Err(bad("width and height must be > 0"));
+                }
+                let clamped = b.clamp_to(image.width(), image.height()).ok_or_else(|| bad("entirely outside the image"))?;
+                Ok((clamped, None))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.classify_regions(image, &regions)
+    }
+
+    fn classify_regions(&self, image: &ImageView<'_>, faces: &[(BBox, Option<f32>)]) -> Result<Vec<Face>> {
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pre = self.model.preprocessing();
+        let face_len = self.model.input_len();
+        let mut batch = vec![0f32; faces.len() * face_len];
+        for ((bbox, _), out) in faces.iter().zip(batch.chunks_exact_mut(face_len)) {
+            let region = crop_region(bbox, pre);
+            image.crop_resize_normalize(region, pre, out);
+        }
+        let predictions = self.model.predict(&batch, self.threads)?;
+        Ok(faces
+            .iter()
+            .zip(predictions)
+            .map(|(&(bbox, detection_score), p)| Face {
+                bbox,
+                detection_score,
+                probabilities: p.probabilities,
+                expression: Expression::argmax(&p.probabilities),
+                valence: p.valence,
+                arousal: p.arousal,
+            })
+            .collect())
+    }
+}
+
+/// The region the model sees for a face box: centred on the box (shifted down by
+/// `crop_shift_y` box heights), `crop_scale` times the box's longer side, with the model input's
+/// aspect ratio. It may extend past the image; the crop repeats edge pixels there.
+pub fn crop_region(bbox: &BBox, pre: &Preprocessing) -> BBox {
+    let side = bbox.width.max(bbox.height) * pre.crop_scale;
+    let longest = pre.width.max(pre.height) as f32;
+    let (w, h) = (side * pre.width as f32 / longest, side * pre.height as f32 / longest);
+    let cx = bbox.x + bbox.width / 2.0;
+    let cy = bbox.y + bbox.height / 2.0 + pre.crop_shift_y * bbox.height;
+    BBox::new(cx - w / 2.0, cy - h / 2.0, w, h)
+}
+
+enum ModelSource {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// Configures an [`Analyzer`]. Defaults: bundled model and detector, [`DetectorOptions::default`],
+/// inference spread over all available cores.
+#[derive(Default)]
+pub struct AnalyzerBuilder {
+    model: Option<ModelSource>,
+    overrides: ModelOverrides,
+    detector_options: DetectorOptions,
+    detector: Option<Box<dyn FaceDetector>>,
+    threads: Option<usize>,
+}
+
+
+impl AnalyzerBuilder {
+    /// Use the ONNX model at `path` instead of the bundled one.
+    pub fn model_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.model = Some(ModelSource::Path(path.into()));
+        self
+    }
+
+    /// Use an ONNX model from memory instead of the bundled one.
+    pub fn model_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.model = Some(ModelSource::Bytes(bytes.into()));
+        self
+    }
+
+    /// Override the model's preprocessing metadata (or batch size).
+    pub fn model_overrides(mut self, overrides: ModelOverrides) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// All SeetaFace detector settings at once.
+    pub fn detector_options(mut self, options: DetectorOptions) -> Self {
+        self.detector_options = options;
+        self
+    }
+
+    /// Smallest face to find, pixels ([`DetectorOptions::min_face_size`]).
+    pub fn min_face_size(mut self, pixels: u32) -> Self {
+        self.detector_options.min_face_size = pixels;
+        self
+    }
+
+    /// Largest face to look for, pixels ([`DetectorOptions::max_face_size`]).
+    pub fn max_face_size(mut self, pixels: u32) -> Self {
+        self.detector_options.max_face_size = Some(pixels);
+        self
+    }
+
+    /// Minimum detection score ([`DetectorOptions::score_threshold`]).
+    pub fn score_threshold(mut self, score: f32) -> Self {
+        self.detector_options.score_threshold = score;
+        self
+    }
+
+    /// Image pyramid ratio ([`DetectorOptions::pyramid_scale_factor`]).
+    pub fn pyramid_scale_factor(mut self, factor: f32) -> Self {
+        self.detector_options.pyramid_scale_factor = factor;
+        self
+    }
+
+    /// Sliding-window step, pixels ([`DetectorOptions::window_step`]).
+    pub fn window_step(mut self, pixels: u32) -> Self {
+        self.detector_options.window_step = pixels;
+        self
+    }
+
+    /// Use your own detector instead of SeetaFace (the detector options are then unused).
+    pub fn detector(mut self, detector: Box<dyn FaceDetector>) -> Self {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// Most threads one call may use to run the model over several faces, in [1, 256]
+    /// (default: the number of available cores).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Loads and checks everything.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for settings out of range; model errors as
+    /// [`EmotionModel::from_bytes`]; [`Error::ModelLoad`] when no model was given and the
+    /// `bundled-models` feature is off.
+    pub fn build(self) -> Result<Analyzer> {
+        let threads = match self.threads {
+            Some(t) if !(1..=256).contains(&t) => {
+                return Err(Error::InvalidOption { name: "threads", value: t.to_string(), expected: "must be in [1, 256]" })
+            }
+            Some(t) => t,
+            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        };
+        let model = match self.model {
+            Some(ModelSource::Path(p)) => EmotionModel::from_path(p, &self.overrides)?,
+            Some(ModelSource::Bytes(b)) => EmotionModel::from_bytes(&b, &self.overrides)?,
+            #[cfg(feature = "bundled-models")]
+            None => EmotionModel::from_bytes(crate::bundled::EMOTION_MODEL, &self.overrides)?,
+            #[cfg(not(feature = "bundled-models"))]
+            None => return Err(Error::ModelLoad("no model given and the `bundled-models` feature is off".into())),
+        };
+        let detector: Box<dyn FaceDetector> = match self.detector {
+            Some(d) => d,
+            None => default_detector(self.detector_options)?,
+        };
+        Ok(Analyzer { detector, model, threads })
+    }
+}
+
+#[cfg(feature = "bundled-models")]
+fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
+    Ok(Box::new(SeetaDetector::bundled(options)?))
+}
+
+#[cfg(not(feature = "bundled-models"))]
+fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
+    options.validate()?;
+    Err(Error::DetectorLoad(
+        "the `bundled-models` feature is off: pass a detector, e.g. SeetaDetector::from_bytes".into(),
+    ))
+}

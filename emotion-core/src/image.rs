@@ -1,0 +1,457 @@
+//! Borrowed, validated pixel buffers ([`ImageView`]) and the pixel work the pipeline needs:
+//! grayscale conversion for the detector and crop-resize-normalize into the model's NCHW input.
+
+use crate::error::{Error, Result};
+use crate::model::Preprocessing;
+
+/// Default limit on `width * height` accepted by [`ImageView`]: 100 megapixels.
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+/// Memory layout of one pixel: 8 bits per channel, channels in the order the name gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PixelFormat {
+    /// Red, green, blue (3 bytes).
+    Rgb8,
+    /// Red, green, blue, alpha (4 bytes). Alpha is ignored.
+    Rgba8,
+    /// Blue, green, red (3 bytes), as OpenCV frames.
+    Bgr8,
+    /// Blue, green, red, alpha (4 bytes). Alpha is ignored.
+    Bgra8,
+    /// One luma byte.
+    Gray8,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel: 1, 3 or 4.
+    pub const fn bytes_per_pixel(self) -> usize {
+        match self {
+            PixelFormat::Gray8 => 1,
+            PixelFormat::Rgb8 | PixelFormat::Bgr8 => 3,
+            PixelFormat::Rgba8 | PixelFormat::Bgra8 => 4,
+        }
+    }
+
+    /// Byte offsets of red, green and blue inside a pixel (all 0 for gray).
+    const fn rgb_offsets(self) -> [usize; 3] {
+        match self {
+            PixelFormat::Rgb8 | PixelFormat::Rgba8 => [0, 1, 2],
+            PixelFormat::Bgr8 | PixelFormat::Bgra8 => [2, 1, 0],
+            PixelFormat::Gray8 => [0, 0, 0],
+        }
+    }
+}
+
+/// A bounding box in pixels: origin at the image's top-left corner, x to the right, y down.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BBox {
+    /// Left edge, pixels.
+    pub x: f32,
+    /// Top edge, pixels.
+    pub y: f32,
+    /// Width, pixels.
+    pub width: f32,
+    /// Height, pixels.
+    pub height: f32,
+}
+
+impl BBox {
+    /// A box from its top-left corner and size, in pixels.
+    pub const fn new(x: f32, y: f32, width: f32, height: f32) -> Self {
+        BBox { x, y, width, height }
+    }
+
+    /// `[x, y, width, height]`.
+    pub const fn to_array(self) -> [f32; 4] {
+        [self.x, self.y, self.width, self.height]
+    }
+
+    /// Intersection over union with `other`, in [0, 1] (0 for empty boxes).
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let ix = (self.x + self.width).min(other.x + other.width) - self.x.max(other.x);
+        let iy = (self.y + self.height).min(other.y + other.height) - self.y.max(other.y);
+        if ix <= 0.0 || iy <= 0.0 {
+            return 0.0;
+        }
+        let inter = ix * iy;
+        let union = self.width * self.height + other.width * other.height - inter;
+        if union > 0.0 {
+            inter / union
+        } else {
+            0.0
+        }
+    }
+
+    /// The part of the box inside a `width` x `height` image, or `None` when nothing is inside.
+    pub fn clamp_to(&self, width: u32, height: u32) -> Option<BBox> {
+        let x0 = self.x.max(0.0);
+        let y0 = self.y.max(0.0);
+        let x1 = (self.x + self.width).min(width as f32);
+        let y1 = (self.y + self.height).min(height as f32);
+        (x1 > x0 && y1 > y0).then(|| BBox::new(x0, y0, x1 - x0, y1 - y0))
+    }
+}
+
+/// A borrowed, validated image: `height` rows of `width` pixels, row `r` starting at byte
+/// `r * stride` of `data`. Constructing one checks every size, so the pipeline can index it
+/// without further checks.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageView<'a> {
+    data: &'a [u8],
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: PixelFormat,
+}
+
+impl<'a> ImageView<'a> {
+    /// A view of `data` with an explicit row `stride` in bytes, checked against
+    /// [`DEFAULT_MAX_PIXELS`].
+    ///
+    /// # Errors
+    /// [`Error::EmptyImage`] (zero width or height), [`Error::SizeOverflow`],
+    /// [`Error::ImageTooLarge`], [`Error::StrideTooSmall`] (stride < width x bytes per pixel),
+    /// [`Error::BufferTooSmall`] (`data.len() < stride * (height - 1) + row bytes`).
+    pub fn new(data: &'a [u8], width: u32, height: u32, stride: usize, format: PixelFormat) -> Result<Self> {
+        Self::with_limit(data, width, height, stride, format, DEFAULT_MAX_PIXELS)
+    }
+
+    /// As [`ImageView::new`] with a caller-chosen limit on `width * height`.
+    pub fn with_limit(
+        data: &'a [u8],
+        width: u32,
+        height: u32,
+        stride: usize,
+        format: PixelFormat,
+        max_pixels: u64,
+    ) -> Result<Self> {
+        if width == 0 || height == 0 {
+            return Err(Error::EmptyImage { width, height });
+        }
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > max_pixels {
+            return Err(Error::ImageTooLarge { width, height, pixels, limit: max_pixels });
+        }
+        let overflow = || Error::SizeOverflow { width, height, stride };
+        let row_bytes = (width as usize).checked_mul(format.bytes_per_pixel()).ok_or_else(overflow)?;
+        if stride < row_bytes {
+            return Err(Error::StrideTooSmall { stride, row_bytes });
+        }
+        let required = stride
+            .checked_mul(height as usize - 1)
+            .and_then(|n| n.checked_add(row_bytes))
+            .ok_or_else(overflow)?;
+        if data.len() < required {
+            return Err(Error::BufferTooSmall { len: data.len(), required });
+        }
+        Ok(ImageView { data, width, height, stride, format })
+    }
+
+    /// Tightly packed RGB (stride = 3 x width). Errors as [`ImageView::new`].
+    pub fn rgb(data: &'a [u8], width: u32, height: u32) -> Result<Self> {
+        Self::packed(data, width, height, PixelFormat::Rgb8)
+    }
+
+    /// Tightly packed RGBA (stride = 4 x width). Errors as [`ImageView::new`].
+    pub fn rgba(data: &'a [u8], width: u32, height: u32) -> Result<Self> {
+        Self::packed(data, width, height, PixelFormat::Rgba8)
+    }
+
+    /// Tightly packed BGR (stride = 3 x width). Errors as [`ImageView::new`].
+    pub fn bgr(data: &'a [u8], width: u32, height: u32) -> Result<Self> {
+        Self::packed(data, width, height, PixelFormat::Bgr8)
+    }
+
+    /// Tightly packed BGRA (stride = 4 x width). Errors as [`ImageView::new`].
+    pub fn bgra(data: &'a [u8], width: u32, height: u32) -> Result<Self> {
+        Self::packed(data, width, height, PixelFormat::Bgra8)
+    }
+
+    /// Tightly packed 8-bit gray (stride = width). Errors as [`ImageView::new`].
+    pub fn gray(data: &'a [u8], width: u32, height: u32) -> Result<Self> {
+        Self::packed(data, width, height, PixelFormat::Gray8)
+    }
+
+    fn packed(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Result<Self> {
+        let stride = (width as usize)
+            .checked_mul(format.bytes_per_pixel())
+            .ok_or(Error::SizeOverflow { width, height, stride: usize::MAX })?;
+        Self::new(data, width, height, stride, format)
+    }
+
+    /// The same pixels with another row stride in bytes (re-validated as [`ImageView::new`]).
+    pub fn with_stride(self, stride: usize) -> Result<Self> {
+        Self::new(self.data, self.width, self.height, stride, self.format)
+    }
+
+    /// Width in pixels (> 0).
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels (> 0).
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Bytes from the start of one row to the start of the next.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// The pixel layout.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// One row of pixels (`width x bytes per pixel` bytes). `y < height` is the caller's duty.
+    #[inline]
+    fn row(&self, y: usize) -> &'a [u8] {
+        let start = y * self.stride;
+        // In bounds: the constructor checked stride * (height - 1) + row bytes <= data.len().
+        &self.data[start..start + self.width as usize * self.format.bytes_per_pixel()]
+    }
+
+    /// The image as 8-bit luma, `width * height` bytes, row-major. Colour is converted with the
+    /// ITU-R BT.601 weights (0.299, 0.587, 0.114) in 8.8 fixed point, so RGB, BGR, RGBA and BGRA
+    /// views of the same picture give byte-identical results.
+    pub fn to_luma(&self) -> Vec<u8> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut out = Vec::with_capacity(w * h);
+        let bpp = self.format.bytes_per_pixel();
+        let [ro, go, bo] = self.format.rgb_offsets();
+        for y in 0..h {
+            let row = self.row(y);
+            if bpp == 1 {
+                out.extend_from_slice(row);
+            } else {
+                out.extend(row.chunks_exact(bpp).map(|p| luma8(p[ro], p[go], p[bo])));
+            }
+        }
+        out
+    }
+
+    /// Cuts `region` (pixels; may extend past the image, where edge pixels are repeated), resizes
+    /// it to the model input's `width` x `height` and writes the normalized planes into `out` in CHW order:
+    /// `out[c * H * W + y * W + x] = (value / 255 - mean[c]) / std[c]`, with value the luma
+    /// (BT.601, as [`ImageView::to_luma`]) when `channels == 1`, else R, G, B.
+    ///
+    /// Resampling is bilinear; when the region is shrunk more than 1.5x, each output pixel averages
+    /// a k x k grid of bilinear samples over its footprint (k = ceil(shrink factor), at most 8), an
+    /// area filter that keeps small model inputs free of aliasing.
+    ///
+    /// `out.len()` must be `C * H * W` and the region non-empty (the analyzer guarantees both;
+    /// the model module checked C is 1 or 3 with one mean and std per channel).
+    pub(crate) fn crop_resize_normalize(&self, region: BBox, pre: &Preprocessing, out: &mut [f32]) {
+        let (out_width, out_height, channels) = (pre.width, pre.height, pre.color.channels());
+        let (mean, std) = (&pre.mean, &pre.std);
+        debug_assert_eq!(out.len(), channels * out_width * out_height);
+        let sx = region.width / out_width as f32;
+        let sy = region.height / out_height as f32;
+        let kx = sub_samples(sx);
+        let ky = sub_samples(sy);
+        let norm = 1.0 / (kx * ky) as f32;
+        let plane = out_width * out_height;
+        for oy in 0..out_height {
+            for ox in 0..out_width {
+                let mut acc = [0f32; 3];
+                for j in 0..ky {
+                    let fy = region.y + (oy as f32 + (j as f32 + 0.5) / ky as f32) * sy - 0.5;
+                    for i in 0..kx {
+                        let fx = region.x + (ox as f32 + (i as f32 + 0.5) / kx as f32) * sx - 0.5;
+                        let px = self.bilinear(fx, fy);
+                        for c in 0..3 {
+                            acc[c] += px[c];
+                        }
+                    }
+                }
+                let idx = oy * out_width + ox;
+                if channels == 1 {
+                    let l = (0.299 * acc[0] + 0.587 * acc[1] + 0.114 * acc[2]) * norm;
+                    out[idx] = (l / 255.0 - mean[0]) / std[0];
+                } else {
+                    for c in 0..3 {
+                        out[c * plane + idx] = (acc[c] * norm / 255.0 - mean[c]) / std[c];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bilinear R, G, B (0-255 floats) at a sub-pixel position (pixel centres at integer + 0),
+    /// coordinates clamped to the image so borders repeat.
+    #[inline]
+    fn bilinear(&self, fx: f32, fy: f32) -> [f32; 3] {
+        let maxx = (self.width - 1) as f32;
+        let maxy = (self.height - 1) as f32;
+        let fx = fx.clamp(0.0, maxx);
+        let fy = fy.clamp(0.0, maxy);
+        let x0 = fx.floor();
+        let y0 = fy.floor();
+        let (ax, ay) = (fx - x0, fy - y0);
+        let x0 = x0 as usize;
+        let y0 = y0 as usize;
+        let x1 = (x0 + 1).min(self.width as usize - 1);
+        let y1 = (y0 + 1).min(self.height as usize - 1);
+        let (r0, r1) = (self.row(y0), self.row(y1));
+        let bpp = self.format.bytes_per_pixel();
+        let offs = self.format.rgb_offsets();
+        let mut px = [0f32; 3];
+        for (c, &o) in offs.iter().enumerate() {
+            let p00 = f32::from(r0[x0 * bpp + o]);
+            let p01 = f32::from(r0[x1 * bpp + o]);
+            let p10 = f32::from(r1[x0 * bpp + o]);
+            let p11 = f32::from(r1[x1 * bpp + o]);
+            let top = p00 + (p01 - p00) * ax;
+            let bottom = p10 + (p11 - p10) * ax;
+            px[c] = top + (bottom - top) * ay;
+        }
+        px
+    }
+}
+
+/// Sub-samples per axis for a shrink factor: 1 up to 1.5x, then ceil(factor), at most 8.
+fn sub_samples(shrink: f32) -> usize {
+    if shrink <= 1.5 {
+        1
+    } else {
+        (shrink.ceil() as usize).min(8)
+    }
+}
+
+/// BT.601 luma in 8.8 fixed point: (77 R + 150 G + 29 B + 128) >> 8 (weights sum to 256).
+#[inline]
+fn luma8(r: u8, g: u8, b: u8) -> u8 {
+    ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b) + 128) >> 8) as u8
+}
+
+impl<'a> TryFrom<&'a image::RgbImage> for ImageView<'a> {
+    type Error = Error;
+    fn try_from(img: &'a image::RgbImage) -> Result<Self> {
+        ImageView::rgb(img.as_raw(), img.width(), img.height())
+    }
+}
+
+impl<'a> TryFrom<&'a image::RgbaImage> for ImageView<'a> {
+    type Error = Error;
+    fn try_from(img: &'a image::RgbaImage) -> Result<Self> {
+        ImageView::rgba(img.as_raw(), img.width(), img.height())
+    }
+}
+
+impl<'a> TryFrom<&'a image::GrayImage> for ImageView<'a> {
+    type Error = Error;
+    fn try_from(img: &'a image::GrayImage) -> Result<Self> {
+        ImageView::gray(img.as_raw(), img.width(), img.height())
+    }
+}
+
+impl<'a> TryFrom<&'a image::DynamicImage> for ImageView<'a> {
+    type Error = Error;
+    /// Borrows 8-bit RGB, RGBA and gray images; other pixel types (16-bit, float, gray+alpha)
+    /// give [`Error::UnsupportedLayout`]: convert them first with `to_rgb8()`.
+    fn try_from(img: &'a image::DynamicImage) -> Result<Self> {
+        match img {
+            image::DynamicImage::ImageRgb8(i) => i.try_into(),
+            image::DynamicImage::ImageRgba8(i) => i.try_into(),
+            image::DynamicImage::ImageLuma8(i) => i.try_into(),
+            other => Err(Error::UnsupportedLayout(format!(
+                "{:?} pixels; convert with DynamicImage::to_rgb8() first",
+                other.color()
+            ))),
+        }
+    }
+}
+
+impl<'a> TryFrom<ndarray::ArrayView3<'a, u8>> for ImageView<'a> {
+    type Error = Error;
+    /// An `H x W x C` array with C = 1 (gray), 3 (RGB) or 4 (RGBA), in standard (C-contiguous)
+    /// layout; other layouts give [`Error::UnsupportedLayout`] (copy with `as_standard_layout()`).
+    fn try_from(a: ndarray::ArrayView3<'a, u8>) -> Result<Self> {
+        let (h, w, c) = a.dim();
+        let format = match c {
+            1 => PixelFormat::Gray8,
+            3 => PixelFormat::Rgb8,
+            4 => PixelFormat::Rgba8,
+            _ => return Err(Error::UnsupportedLayout(format!("{c} channels; expected 1, 3 or 4"))),
+        };
+        let data = a
+            .to_slice()
+            .ok_or_else(|| Error::UnsupportedLayout("array is not in standard (C-contiguous) layout".into()))?;
+        let (w, h) = dims_u32(w, h)?;
+        ImageView::new(data, w, h, w as usize * c, format)
+    }
+}
+
+impl<'a> TryFrom<ndarray::ArrayView2<'a, u8>> for ImageView<'a> {
+    type Error = Error;
+    /// An `H x W` gray array in standard layout (else [`Error::UnsupportedLayout`]).
+    fn try_from(a: ndarray::ArrayView2<'a, u8>) -> Result<Self> {
+        let (h, w) = a.dim();
+        let data = a
+            .to_slice()
+            .ok_or_else(|| Error::UnsupportedLayout("array is not in standard (C-contiguous) layout".into()))?;
+        let (w, h) = dims_u32(w, h)?;
+        ImageView::gray(data, w, h)
+    }
+}
+
+fn dims_u32(w: usize, h: usize) -> Result<(u32, u32)> {
+    match (u32::try_from(w), u32::try_from(h)) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err(Error::SizeOverflow { width: u32::MAX, height: u32::MAX, stride: w }),
+    }
+}
+
+/// Decodes an image file to 8-bit RGB, applying its EXIF orientation.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read, [`Error::Decode`] when it is not an image the
+/// `image` crate can decode (PNG, JPEG, BMP, GIF, TIFF, WebP).
+pub fn load_rgb(path: impl AsRef<std::path::Path>) -> Result<image::RgbImage> {
+    use image::ImageDecoder;
+    let path = path.as_ref();
+    let decode = |message: String| Error::Decode { path: path.to_path_buf(), message };
+    let reader = image::ImageReader::open(path)
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?
+        .with_guessed_format()
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| decode(e.to_string()))?;
+    img.apply_orientation(orientation);
+    Ok(img.into_rgb8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luma_matches_between_rgb_and_bgr() {
+        let rgb = [10u8, 200, 30, 255, 0, 128];
+        let bgr = [30u8, 200, 10, 128, 0, 255];
+        let a = ImageView::rgb(&rgb, 2, 1).unwrap().to_luma();
+        let b = ImageView::bgr(&bgr, 2, 1).unwrap().to_luma();
+        assert_eq!(a, b);
+        assert_eq!(a[0], luma8(10, 200, 30));
+    }
+
+    #[test]
+    fn crop_of_constant_image_is_constant() {
+        let px = vec![128u8; 30 * 20 * 3];
+        let v = ImageView::rgb(&px, 30, 20).unwrap();
+        let mut out = vec![0f32; 3 * 8 * 8];
+        let pre = Preprocessing {
+            color: crate::model::InputColor::Rgb,
+            height: 8,
+            width: 8,
+            mean: vec![0.0; 3],
+            std: vec![1.0; 3],
+            crop_scale: 1.0,
+            crop_shift_y: 0.0,
+        };
+        v.crop_resize_normalize(BBox::new(-5.0, -5.0, 40.0, 40.0), &pre, &mut out);
+        assert!(out.iter().all(|&x| (x - 128.0 / 255.0).abs() < 1e-6));
+    }
+}

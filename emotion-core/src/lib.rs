@@ -1,0 +1,37 @@
+//! # emotion-core
+//!
+//! Facial emotion recognition: find the faces in an image and, for each, predict the
+//! probabilities of 8 expressions (AffectNet order: neutral, happy, sad, surprise, fear,
+//! disgust, anger, contempt) and continuous valence and arousal in [-1, 1].
+//!
+//! ```no_run
+//! use emotion_core::{Analyzer, ImageView};
+//! let img = emotion_core::load_rgb("face.jpg")?;
+//! let analyzer = Analyzer::new()?;                        // bundled detector + model
+//! for face in analyzer.analyze(&ImageView::try_from(&img)?)? {
+//!     println!("{:?} {} v={:.2} a={:.2}", face.bbox, face.expression, face.valence, face.arousal);
+//! }
+//! # Ok::<(), emotion_core::Error>(())
+//! ```
+//!
+//! Modules by concern: [`image`] (pixel buffers, crop/resize), [`detect`] (face detection),
+//! [`model`] (ONNX model contract and inference), [`analyzer`] (the pipeline), [`error`].
+
+pub mod analyzer;
+#[cfg(feature = "bundled-models")]
+mod bundled;
+pub mod detect;
+pub mod error;
+pub mod expression;
+pub mod image;
+pub mod model;
+
+pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
+pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
+pub use error::{Error, Result};
+pub use expression::{Expression, EXPRESSION_COUNT};
+pub use image::{load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+pub use model::{EmotionModel, InputColor, ModelInfo, ModelOverrides, Prediction, Preprocessing};
+
+/// The crate version, `MAJOR.MINOR.PATCH`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,111 @@
+//! Face detection on real photos with known faces (`../shared/photos`).
+
+mod common;
+
+use emotion_core::{BBox, DetectorOptions, FaceDetector, ImageView, SeetaDetector};
+
+fn detector(min_face_size: u32) -> SeetaDetector {
+    SeetaDetector::bundled(DetectorOptions { min_face_size, ..DetectorOptions::default() }).unwrap()
+}
+
+fn count(rel: &str, min_face_size: u32) -> usize {
+    let img = common::photo(rel);
+    detector(min_face_size).detect(&ImageView::try_from(&img).unwrap()).unwrap().len()
+}
+
+/// Recall at IoU >= 0.4 and false positives over the 9 labelled PASCAL VOC photos (43 faces).
+fn voc_recall(options: DetectorOptions) -> (usize, usize, usize) {
+    let csv = std::fs::read_to_string(common::shared().join("photos/face-boxes.csv")).unwrap();
+    let mut truth: Vec<(String, BBox)> = Vec::new();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let n = |i: usize| f[i].trim().parse::<f32>().unwrap();
+        truth.push((f[0].to_string(), BBox::new(n(1), n(2), n(3), n(4))));
+    }
+    let mut files: Vec<&String> = truth.iter().map(|(f, _)| f).collect();
+    files.dedup();
+    let det = SeetaDetector::bundled(options).unwrap();
+    let (mut found, mut false_pos) = (0, 0);
+    for file in files {
+        let img = common::photo(file);
+        let dets = det.detect(&ImageView::try_from(&img).unwrap()).unwrap();
+        let boxes: Vec<BBox> = truth.iter().filter(|(f, _)| f == file).map(|(_, b)| *b).collect();
+        let mut used = vec![false; dets.len()];
+        for b in &boxes {
+            let best = (0..dets.len()).filter(|&i| !used[i]).max_by(|&i, &j| dets[i].bbox.iou(b).total_cmp(&dets[j].bbox.iou(b)));
+            if let Some(i) = best.filter(|&i| dets[i].bbox.iou(b) >= 0.4) {
+                used[i] = true;
+                found += 1;
+            }
+        }
+        false_pos += used.iter().filter(|u| !**u).count();
+    }
+    (found, truth.len(), false_pos)
+}
+
+#[test]
+fn voc_recall_and_false_positives() {
+    // (min_face_size, faces found of 43 at IoU >= 0.4, false positives) as measured on this
+    // detector (README, "Face detection"): the recall is a floor and the false positives a
+    // ceiling, so a regression fails.
+    for (min_face_size, found_floor, fp_ceiling) in [(20, 43, 1), (24, 43, 0), (30, 43, 1), (40, 39, 0)] {
+        let (found, total, fp) = voc_recall(DetectorOptions { min_face_size, ..DetectorOptions::default() });
+        eprintln!("VOC min_face_size {min_face_size}: recall {found}/{total}, false positives {fp}");
+        assert_eq!(total, 43);
+        assert!(found >= found_floor, "min_face_size {min_face_size}: recall regressed: {found}/{total}");
+        assert!(fp <= fp_ceiling, "min_face_size {min_face_size}: false positives regressed: {fp}");
+    }
+}
+
+#[test]
+fn photos_without_people_have_no_faces() {
+    assert_eq!(count("misc/chelsea.png", 20), 0);
+    assert_eq!(count("misc/coffee.png", 20), 0);
+    assert_eq!(count("voc-faces/dogs.jpg", 20), 0);
+}
+
+#[test]
+fn known_face_counts() {
+    assert_eq!(count("misc/astronaut.png", 40), 1);
+    let n = count("misc/multiface.jpg", 40);
+    assert!((5..=7).contains(&n), "multiface.jpg: {n} faces, expected 6 +- 1");
+}
+
+#[test]
+fn tiny_images_have_no_faces_and_do_not_panic() {
+    let det = detector(20);
+    for (w, h) in [(1, 1), (10, 10), (19, 19), (1, 500), (500, 1), (39, 39), (40, 40), (41, 300)] {
+        let px = vec![128u8; (w * h * 3) as usize];
+        let faces = det.detect(&ImageView::rgb(&px, w, h).unwrap()).unwrap();
+        assert!(faces.is_empty(), "{w}x{h}: {faces:?}");
+    }
+}
+
+#[test]
+fn options_out_of_range_are_rejected() {
+    use emotion_core::Error;
+    let bad = [
+        DetectorOptions { min_face_size: 5, ..Default::default() },
+        DetectorOptions { score_threshold: 0.0, ..Default::default() },
+        DetectorOptions { score_threshold: f32::NAN, ..Default::default() },
+        DetectorOptions { pyramid_scale_factor: 1.0, ..Default::default() },
+        DetectorOptions { window_step: 0, ..Default::default() },
+        DetectorOptions { max_face_size: Some(10), ..Default::default() },
+    ];
+    let names = ["min_face_size", "score_threshold", "score_threshold", "pyramid_scale_factor", "window_step", "max_face_size"];
+    for (o, name) in bad.iter().zip(names) {
+        match SeetaDetector::bundled(*o) {
+            Err(Error::InvalidOption { name: n, .. }) => assert_eq!(n, name),
+            other => panic!("{o:?}: expected InvalidOption({name}), got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn corrupt_cascade_is_an_error() {
+    use emotion_core::Error;
+    for bytes in [&b""[..], &[1, 0, 0, 0][..], &[0xff; 64][..]] {
+        let r = SeetaDetector::from_bytes(bytes, DetectorOptions::default());
+        assert!(matches!(r, Err(Error::DetectorLoad(_))), "{r:?}");
+    }
+}
