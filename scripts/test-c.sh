@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Tests of the C API, from the repository root:
+#   1. generates target/release/pkgconfig/emotion.pc and emotion-static.pc from the templates in
+#      emotion-capi/;
+#   2. builds examples/c/analyze.c and test_errors.c with gcc -std=c11 -Wall -Wextra -Werror
+#      against libemotion.so (via pkg-config, rpath), and analyze.c once against libemotion.a;
+#   3. runs analyze (shared and static) on astronaut.png and compares its JSON with the Rust
+#      CLI's at 1e-5 (timings ignored);
+#   4. runs test_errors (error paths, undersized buffers with retry, strides, formats);
+#   5. runs both programs under valgrind: any memory error or definite/indirect leak fails.
+# Builds with cargo first (a no-op after `cargo build --release --workspace --exclude emotion-py`).
+# That include/emotion.h is up to date is checked by `cargo test` (emotion-capi/tests/header.rs).
+# Needs gcc, pkg-config, python3 and valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+image=examples/data/astronaut.png
+release=$PWD/target/release
+out=$release/c-test
+mkdir -p "$out" "$release/pkgconfig"
+cflags=(-std=c11 -Wall -Wextra -Werror -O2)
+
+step() { printf '\n== %s\n' "$*"; }
+
+for tool in gcc pkg-config python3 valgrind; do
+    command -v "$tool" >/dev/null || { echo "test-c.sh needs $tool (e.g. apt-get install $tool)" >&2; exit 1; }
+done
+
+step "cargo build (emotion-capi, emotion-cli)"
+# One cargo invocation, so the C library and the CLI embed the same bundled model.
+cargo build --release -p emotion-capi -p emotion-cli
+
+step "pkg-config files"
+version=$(awk -F'"' '/^\[workspace.package\]/ { p = 1 } p && /^version/ { print $2; exit }' Cargo.toml)
+for name in emotion emotion-static; do
+    sed -e "s|@LIBDIR@|$release|" -e "s|@INCLUDEDIR@|$PWD/include|" -e "s|@VERSION@|$version|" \
+        "emotion-capi/$name.pc.in" >"$release/pkgconfig/$name.pc"
+done
+export PKG_CONFIG_PATH=$release/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+echo "emotion $(pkg-config --modversion emotion): $(pkg-config --cflags --libs emotion)"
+
+step "compile"
+read -r -a pc_shared <<<"$(pkg-config --cflags --libs emotion)"
+read -r -a pc_static <<<"$(pkg-config --cflags --libs emotion-static)"
+for prog in analyze test_errors; do
+    gcc "${cflags[@]}" "examples/c/$prog.c" -o "$out/$prog" "${pc_shared[@]}" -Wl,-rpath,"$release" -lm
+done
+gcc "${cflags[@]}" examples/c/analyze.c -o "$out/analyze-static" "${pc_static[@]}"
+if ldd "$out/analyze-static" | grep -q libemotion; then
+    echo "analyze-static is linked against libemotion.so" >&2
+    exit 1
+fi
+for prog in analyze analyze-static; do
+    if readelf -lW "$out/$prog" | grep GNU_STACK | grep -q RWE; then
+        echo "$prog has an executable stack" >&2
+        exit 1
+    fi
+done
+ls -l "$out/analyze" "$out/analyze-static"
+
+step "parity with the Rust CLI on $image"
+"$release/emotion" "$image" >"$out/cli.jsonl"
+"$out/analyze" "$image" >"$out/c.jsonl"
+"$out/analyze-static" "$image" >"$out/c-static.jsonl"
+cat "$out/c.jsonl"
+python3 scripts/compare_json.py "$out/cli.jsonl" "$out/c.jsonl" --tol 1e-5
+python3 scripts/compare_json.py "$out/cli.jsonl" "$out/c-static.jsonl" --tol 1e-5
+
+step "error paths"
+"$out/test_errors" "$image" examples/c/test_errors.c
+
+step "valgrind"
+valgrind_run() {
+    local log=$1
+    shift
+    if ! valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect --log-file="$log" "$@" >/dev/null; then
+        cat "$log" >&2
+        echo "valgrind found errors or leaks in: $*" >&2
+        return 1
+    fi
+    echo "$*:"
+    grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable|All heap blocks' "$log" |
+        sed 's/^==[0-9]*== /    /'
+}
+valgrind_run "$out/valgrind-analyze.log" "$out/analyze" "$image"
+valgrind_run "$out/valgrind-test_errors.log" "$out/test_errors" "$image" examples/c/test_errors.c
+
+step "C API: all checks passed"
