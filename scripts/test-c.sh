@@ -27,8 +27,9 @@ for tool in gcc pkg-config python3 valgrind; do
 done
 
 step "cargo build (emotion-capi, emotion-cli)"
-# One cargo invocation, so the C library and the CLI embed the same bundled model.
-cargo build --release -p emotion-capi -p emotion-cli
+# The same invocation as scripts/test.sh (a no-op after it): another package selection would
+# resolve other dependency features and rebuild tract.
+cargo build --release --workspace --exclude emotion-py
 
 step "pkg-config files"
 version=$(awk -F'"' '/^\[workspace.package\]/ { p = 1 } p && /^version/ { print $2; exit }' Cargo.toml)

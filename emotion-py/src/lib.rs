@@ -1,0 +1,581 @@
+//! `emotion._emotion`: the native half of the `emotion` Python package.
+//!
+//! A thin layer over `emotion-core`: it turns numpy arrays and PIL images into
+//! [`ImageView`]s, runs the core with the GIL released, and turns the results into small
+//! read-only Python objects. No image or model logic lives here.
+//!
+//! Memory safety of borrowed pixels while the GIL is released:
+//! - numpy arrays whose rows are packed (pixels and channels contiguous, positive row stride)
+//!   are borrowed, not copied: a `PyReadonlyArray` keeps a strong reference to the array (so it
+//!   cannot be freed) and numpy-crate's shared borrow (so no Rust code can borrow it mutably)
+//!   for the whole call. Python code in another thread can still write into the array while
+//!   the call runs, exactly as with numpy's own GIL-releasing functions: the result then reflects
+//!   a half-written image (the core only reads bytes). Don't do that.
+//! - other layouts (negative or zero strides, channel-reversed views, ...) are copied into a
+//!   packed buffer first.
+//! - PIL images are converted with `Image.tobytes()`, an immutable `bytes` object we hold.
+
+use std::path::PathBuf;
+
+use emotion_core::{Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, PixelFormat};
+use numpy::{PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyIterator, PyTuple, PyType};
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// The `emotion` exception class (defined in `emotion/_errors.py`) for a core error.
+fn error_class(e: &Error) -> &'static str {
+    match e {
+        Error::EmptyImage { .. }
+        | Error::SizeOverflow { .. }
+        | Error::ImageTooLarge { .. }
+        | Error::StrideTooSmall { .. }
+        | Error::BufferTooSmall { .. }
+        | Error::UnsupportedLayout(_)
+        | Error::Decode { .. } => "ImageError",
+        Error::InvalidOption { .. } => "InvalidOptionError",
+        Error::InvalidBox { .. } => "InvalidBoxError",
+        Error::ModelLoad(_) | Error::ModelContract(_) | Error::ModelMetadata { .. } | Error::Io { .. } => "ModelError",
+        Error::DetectorLoad(_) => "DetectorError",
+        Error::Inference(_) | Error::Internal(_) => "InferenceError",
+        _ => "EmotionError",
+    }
+}
+
+/// Converts a core error into the matching `emotion.*Error`, with the core's message.
+fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+    let class = py
+        .import("emotion._errors")
+        .and_then(|m| Ok(m.getattr(error_class(&e))?.cast_into::<PyType>()?));
+    match class {
+        Ok(class) => PyErr::from_type(class, e.to_string()),
+        Err(import_error) => import_error,
+    }
+}
+
+/// An integer option from Python as the core's unsigned type; negative values give the same
+/// `InvalidOptionError` the core gives for other out-of-range values.
+fn unsigned<T: TryFrom<i64>>(name: &'static str, value: i64) -> Result<T, Error> {
+    T::try_from(value).map_err(|_| Error::InvalidOption { name, value: value.to_string(), expected: "must be a positive integer" })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images in
+
+/// Calls `f` with a view of `image` (numpy array or PIL image); the pixels stay valid and
+/// unchanged (see the module docs) until `f` returns.
+fn with_image<R>(image: &Bound<'_, PyAny>, color: &str, f: impl FnOnce(ImageView<'_>) -> PyResult<R>) -> PyResult<R> {
+    let bgr = match color {
+        "rgb" => false,
+        "bgr" => true,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "color must be \"rgb\" or \"bgr\", got {other:?} (\"bgr\" is for OpenCV frames; the default is \"rgb\")"
+            )))
+        }
+    };
+    if let Ok(array) = image.cast::<PyUntypedArray>() {
+        return with_array(array, bgr, f);
+    }
+    if is_pil_image(image)? {
+        if bgr {
+            return Err(PyValueError::new_err(
+                "color=\"bgr\" only applies to numpy arrays; PIL images are converted by their mode",
+            ));
+        }
+        return with_pil_image(image, f);
+    }
+    Err(PyTypeError::new_err(format!(
+        "image must be a numpy.ndarray of uint8 (HxWx3 RGB, HxWx4 RGBA or HxW gray) or a PIL image, got {}",
+        type_name(image)
+    )))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "an unknown type".into())
+}
+
+/// Duck typing, so PIL stays an optional dependency.
+fn is_pil_image(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    for attr in ["mode", "size", "tobytes", "convert"] {
+        if !obj.hasattr(attr)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn with_array<R>(
+    array: &Bound<'_, PyUntypedArray>,
+    bgr: bool,
+    f: impl FnOnce(ImageView<'_>) -> PyResult<R>,
+) -> PyResult<R> {
+    let py = array.py();
+    let shape = array.shape().to_vec();
+    if !array.dtype().is_equiv_to(&numpy::dtype::<u8>(py)) {
+        return Err(PyTypeError::new_err(format!(
+            "image array must have dtype uint8, got {}; convert it first, e.g. \
+             (img * 255).clip(0, 255).astype(np.uint8) for floats in [0, 1]",
+            array.dtype()
+        )));
+    }
+    let (height, width, channels) = match shape[..] {
+        [h, w] => (h, w, 1),
+        [h, w, c] => (h, w, c),
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "image array must have 2 dimensions (HxW gray) or 3 (HxWxC), got {} with shape {shape:?}",
+                shape.len()
+            )))
+        }
+    };
+    let format = match (channels, bgr) {
+        (1, _) => PixelFormat::Gray8,
+        (3, false) => PixelFormat::Rgb8,
+        (3, true) => PixelFormat::Bgr8,
+        (4, false) => PixelFormat::Rgba8,
+        (4, true) => PixelFormat::Bgra8,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "image array must have 1, 3 or 4 channels on its last axis, got shape {shape:?}"
+            )))
+        }
+    };
+    if height == 0 || width == 0 {
+        return Err(PyValueError::new_err(format!("image array is empty: shape {shape:?}")));
+    }
+    let (Ok(w), Ok(h)) = (u32::try_from(width), u32::try_from(height)) else {
+        return Err(PyValueError::new_err(format!("image array is too large: shape {shape:?}")));
+    };
+    let to_err = |e| to_py_err(py, e);
+
+    let array = array.cast::<PyArrayDyn<u8>>()?;
+    // Holds a reference to the array and a shared borrow until this function returns.
+    let pixels = array
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("image array is borrowed mutably: {e}")))?;
+    let row_bytes = width * channels;
+    match packed_row_stride(&shape, pixels.strides(), channels) {
+        Some(stride) => {
+            let len = stride * (height - 1) + row_bytes;
+            // SAFETY: the strides say row r starts at data + r * stride and holds row_bytes
+            // contiguous bytes, so the `len` bytes from `data` lie inside the array's buffer; the
+            // array is kept alive by `pixels` (see the module docs on concurrent writes).
+            let data = unsafe { std::slice::from_raw_parts(pixels.data() as *const u8, len) };
+            f(ImageView::new(data, w, h, stride, format).map_err(to_err)?)
+        }
+        None => {
+            let packed: Vec<u8> = pixels.as_array().iter().copied().collect();
+            f(ImageView::new(&packed, w, h, row_bytes, format).map_err(to_err)?)
+        }
+    }
+}
+
+/// The row stride in bytes when each row is `width * channels` contiguous bytes and rows go
+/// forward in memory (any gap between rows is fine); `None` when the array must be copied.
+fn packed_row_stride(shape: &[usize], strides: &[isize], channels: usize) -> Option<usize> {
+    let (height, width) = (shape[0], shape[1]);
+    let row_bytes = width * channels;
+    let pixels_packed = width == 1 || strides[1] == channels as isize;
+    let channels_packed = shape.len() == 2 || channels == 1 || strides[2] == 1;
+    if !(pixels_packed && channels_packed) {
+        return None;
+    }
+    if height == 1 {
+        return Some(row_bytes);
+    }
+    usize::try_from(strides[0]).ok().filter(|&s| s >= row_bytes)
+}
+
+fn with_pil_image<R>(image: &Bound<'_, PyAny>, f: impl FnOnce(ImageView<'_>) -> PyResult<R>) -> PyResult<R> {
+    let py = image.py();
+    let mode: String = image.getattr("mode")?.extract()?;
+    let (image, format) = match mode.as_str() {
+        "RGB" => (image.clone(), PixelFormat::Rgb8),
+        "RGBA" => (image.clone(), PixelFormat::Rgba8),
+        "L" => (image.clone(), PixelFormat::Gray8),
+        "1" | "LA" | "La" => (image.call_method1("convert", ("L",))?, PixelFormat::Gray8),
+        _ => (image.call_method1("convert", ("RGB",))?, PixelFormat::Rgb8),
+    };
+    let (width, height): (u32, u32) = image.getattr("size")?.extract()?;
+    if width == 0 || height == 0 {
+        return Err(PyValueError::new_err(format!("image is empty: PIL size ({width}, {height})")));
+    }
+    let bytes = image.call_method0("tobytes")?;
+    let bytes = bytes.cast::<PyBytes>()?;
+    let stride = width as usize * format.bytes_per_pixel();
+    f(ImageView::new(bytes.as_bytes(), width, height, stride, format).map_err(|e| to_py_err(py, e))?)
+}
+
+/// Caller boxes: each a `BBox`, a `Detection` (whose score is kept) or 4 numbers
+/// (x, y, width, height).
+fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, Vec<Option<f64>>)> {
+    let items = boxes.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!("boxes must be a sequence of (x, y, width, height), got {}", type_name(boxes)))
+    })?;
+    let (mut out, mut scores) = (Vec::new(), Vec::new());
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        if let Ok(b) = item.cast::<BBox>() {
+            out.push(b.get().to_core());
+            scores.push(None);
+        } else if let Ok(d) = item.cast::<Detection>() {
+            out.push(d.get().bbox.to_core());
+            scores.push(Some(d.get().score));
+        } else {
+            let values: Vec<f32> = item
+                .try_iter()
+                .and_then(|it| it.map(|v| v?.extract::<f32>()).collect())
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "boxes[{i}] must be 4 numbers (x, y, width, height), a BBox or a Detection, got {}",
+                        type_name(&item)
+                    ))
+                })?;
+            let [x, y, width, height] = values[..] else {
+                return Err(PyValueError::new_err(format!(
+                    "boxes[{i}] has {} values; expected 4: (x, y, width, height)",
+                    values.len()
+                )));
+            };
+            out.push(emotion_core::BBox::new(x, y, width, height));
+            scores.push(None);
+        }
+    }
+    Ok((out, scores))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results out
+
+/// A face box in pixels: origin at the image's top-left corner, x to the right, y down.
+/// Unpacks like a tuple: `x, y, width, height = face.bbox`.
+#[pyclass(module = "emotion", frozen, eq)]
+#[derive(Clone, Copy, PartialEq)]
+struct BBox {
+    /// Left edge, pixels.
+    #[pyo3(get)]
+    x: f64,
+    /// Top edge, pixels.
+    #[pyo3(get)]
+    y: f64,
+    /// Width, pixels.
+    #[pyo3(get)]
+    width: f64,
+    /// Height, pixels.
+    #[pyo3(get)]
+    height: f64,
+}
+
+impl BBox {
+    fn from_core(b: emotion_core::BBox) -> Self {
+        BBox { x: b.x.into(), y: b.y.into(), width: b.width.into(), height: b.height.into() }
+    }
+
+    fn to_core(self) -> emotion_core::BBox {
+        emotion_core::BBox::new(self.x as f32, self.y as f32, self.width as f32, self.height as f32)
+    }
+
+    fn dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("x", self.x)?;
+        d.set_item("y", self.y)?;
+        d.set_item("width", self.width)?;
+        d.set_item("height", self.height)?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl BBox {
+    #[new]
+    fn new(x: f64, y: f64, width: f64, height: f64) -> Self {
+        BBox { x, y, width, height }
+    }
+
+    /// `{"x": ..., "y": ..., "width": ..., "height": ...}`.
+    #[allow(clippy::wrong_self_convention)] // a Python method: pyo3 methods take &self
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.dict(py)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        PyTuple::new(py, [self.x, self.y, self.width, self.height])?.try_iter()
+    }
+
+    fn __len__(&self) -> usize {
+        4
+    }
+
+    fn __repr__(&self) -> String {
+        format!("BBox(x={:.1}, y={:.1}, width={:.1}, height={:.1})", self.x, self.y, self.width, self.height)
+    }
+}
+
+/// A face found by the detector.
+#[pyclass(module = "emotion", frozen)]
+#[derive(Clone, Copy)]
+struct Detection {
+    /// The face box (pixels), clamped to the image.
+    #[pyo3(get)]
+    bbox: BBox,
+    /// Detector confidence: the SeetaFace cascade score, unbounded above (faces typically score
+    /// 5-40); only faces above the Analyzer's `score_threshold` are returned.
+    #[pyo3(get)]
+    score: f64,
+}
+
+impl From<CoreDetection> for Detection {
+    fn from(d: CoreDetection) -> Self {
+        Detection { bbox: BBox::from_core(d.bbox), score: d.score.into() }
+    }
+}
+
+#[pymethods]
+impl Detection {
+    /// `{"bbox": {...}, "score": ...}`.
+    #[allow(clippy::wrong_self_convention)] // a Python method: pyo3 methods take &self
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("bbox", self.bbox.dict(py)?)?;
+        d.set_item("score", self.score)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Detection(bbox={}, score={:.2})", self.bbox.__repr__(), self.score)
+    }
+}
+
+/// One analysed face.
+#[pyclass(module = "emotion", frozen)]
+struct Face {
+    /// The face box (pixels), clamped to the image.
+    #[pyo3(get)]
+    bbox: BBox,
+    /// The detector's score (see `Detection.score`); None for boxes given to `classify`.
+    #[pyo3(get)]
+    detection_score: Option<f64>,
+    expression: Expression,
+    probabilities: [f32; 8],
+    /// Valence in [-1, 1], negative to positive (the bundled model learnt it from AffectNet class
+    /// statistics, not human valence ratings: see its model card).
+    #[pyo3(get)]
+    valence: f64,
+    /// Arousal in [-1, 1], calm to excited (same provenance as valence).
+    #[pyo3(get)]
+    arousal: f64,
+}
+
+impl From<CoreFace> for Face {
+    fn from(f: CoreFace) -> Self {
+        Face {
+            bbox: BBox::from_core(f.bbox),
+            detection_score: f.detection_score.map(f64::from),
+            expression: f.expression,
+            probabilities: f.probabilities,
+            valence: f.valence.into(),
+            arousal: f.arousal.into(),
+        }
+    }
+}
+
+#[pymethods]
+impl Face {
+    /// The most probable expression, one of `emotion.EXPRESSIONS`.
+    #[getter]
+    fn expression(&self) -> &'static str {
+        self.expression.name()
+    }
+
+    /// Expression name -> probability in [0, 1], in AffectNet order (`emotion.EXPRESSIONS`);
+    /// the values sum to 1. A new dict on each access.
+    #[getter]
+    fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (e, p) in Expression::ALL.iter().zip(self.probabilities) {
+            d.set_item(e.name(), f64::from(p))?;
+        }
+        Ok(d)
+    }
+
+    /// Plain dict of built-in types (JSON-serializable), the shape of one face in the CLI's JSON:
+    /// `bbox` (dict), `detection_score`, `expression`, `probabilities`, `valence`, `arousal`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("bbox", self.bbox.dict(py)?)?;
+        d.set_item("detection_score", self.detection_score)?;
+        d.set_item("expression", self.expression())?;
+        d.set_item("probabilities", self.probabilities(py)?)?;
+        d.set_item("valence", self.valence)?;
+        d.set_item("arousal", self.arousal)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let score = self.detection_score.map_or("None".to_string(), |s| format!("{s:.2}"));
+        format!(
+            "Face(expression='{}' ({:.2}), valence={:.3}, arousal={:.3}, bbox={}, detection_score={score})",
+            self.expression.name(),
+            self.probabilities[self.expression as usize],
+            self.valence,
+            self.arousal,
+            self.bbox.__repr__()
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analyzer
+
+/// Face detector (SeetaFace frontal cascade) plus emotion model.
+///
+/// Images are RGB by default: pass color="bgr" for OpenCV frames.
+///
+/// Thread-safe: share one Analyzer between threads; the GIL is released during detection and
+/// inference, and concurrent calls give the same results as sequential ones. Don't write into a
+/// numpy array from another thread while a call is using it (packed rows are read in place).
+///
+/// Args:
+///     model_path: an ONNX model file meeting the model contract; None for the bundled model.
+///     min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
+///         (80 runs ~4x faster than 40).
+///     max_face_size: largest face side to look for, pixels (>= min_face_size); None: up to
+///         the image's short side.
+///     score_threshold: minimum detection score, > 0; higher gives fewer false positives and
+///         misses more faces.
+///     pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
+///         faster and misses more faces.
+///     window_step: detector sliding-window step, pixels, in [1, 64].
+///     threads: most threads one call uses to run the model over several faces, in [1, 256];
+///         None: the number of CPU cores.
+///
+/// Raises:
+///     InvalidOptionError: an option out of range.
+///     ModelError: the model file cannot be read or parsed, or does not meet the contract.
+///     DetectorError: the detector model cannot be loaded.
+#[pyclass(module = "emotion", frozen)]
+struct Analyzer {
+    inner: emotion_core::Analyzer,
+}
+
+#[pymethods]
+impl Analyzer {
+    // Keep these defaults equal to emotion_core::DetectorOptions::default().
+    #[new]
+    #[pyo3(signature = (
+        model_path=None, *, min_face_size=40, max_face_size=None, score_threshold=2.0,
+        pyramid_scale_factor=0.8, window_step=4, threads=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        model_path: Option<PathBuf>,
+        min_face_size: i64,
+        max_face_size: Option<i64>,
+        score_threshold: f32,
+        pyramid_scale_factor: f32,
+        window_step: i64,
+        threads: Option<i64>,
+    ) -> PyResult<Self> {
+        let build = || -> Result<emotion_core::Analyzer, Error> {
+            let mut builder = emotion_core::Analyzer::builder()
+                .min_face_size(unsigned("min_face_size", min_face_size)?)
+                .score_threshold(score_threshold)
+                .pyramid_scale_factor(pyramid_scale_factor)
+                .window_step(unsigned("window_step", window_step)?);
+            if let Some(m) = max_face_size {
+                builder = builder.max_face_size(unsigned("max_face_size", m)?);
+            }
+            if let Some(t) = threads {
+                builder = builder.threads(unsigned("threads", t)?);
+            }
+            if let Some(path) = model_path {
+                builder = builder.model_path(path);
+            }
+            builder.build()
+        };
+        let inner = py.detach(build).map_err(|e| to_py_err(py, e))?;
+        Ok(Analyzer { inner })
+    }
+
+    /// Detects the faces in `image` and classifies each.
+    ///
+    /// Args:
+    ///     image: numpy uint8 array, shape (H, W, 3) RGB, (H, W, 4) RGBA, (H, W) or (H, W, 1)
+    ///         gray, any strides; or a PIL image.
+    ///     color: "rgb" (the default) or "bgr" for 3/4-channel arrays in OpenCV order.
+    ///
+    /// Returns:
+    ///     list[Face], best detection score first (empty when there are none).
+    ///
+    /// Raises:
+    ///     TypeError: not a numpy array or PIL image, or dtype not uint8.
+    ///     ValueError: ndim not 2 or 3, channels not 1/3/4, zero-size array, or color not
+    ///         "rgb"/"bgr".
+    ///     ImageError: image over 100 megapixels.
+    #[pyo3(signature = (image, *, color="rgb"))]
+    fn analyze(&self, py: Python<'_>, image: &Bound<'_, PyAny>, color: &str) -> PyResult<Vec<Face>> {
+        with_image(image, color, |view| {
+            let faces = py.detach(|| self.inner.analyze(&view)).map_err(|e| to_py_err(py, e))?;
+            Ok(faces.into_iter().map(Face::from).collect())
+        })
+    }
+
+    /// Detection only: list[Detection] (boxes and scores), best score first. Arguments and
+    /// errors as analyze().
+    #[pyo3(signature = (image, *, color="rgb"))]
+    fn detect(&self, py: Python<'_>, image: &Bound<'_, PyAny>, color: &str) -> PyResult<Vec<Detection>> {
+        with_image(image, color, |view| {
+            let found = py.detach(|| self.inner.detect(&view)).map_err(|e| to_py_err(py, e))?;
+            Ok(found.into_iter().map(Detection::from).collect())
+        })
+    }
+
+    /// Classifies your own face boxes, in the given order: list[Face].
+    ///
+    /// Each box is a BBox, a Detection or 4 numbers (x, y, width, height) in pixels; boxes partly
+    /// outside the image are clamped to it. detection_score is the score of Detection boxes
+    /// (analyze is classify(image, detect(image))), None for the others. Arguments and errors as
+    /// analyze(), plus TypeError / ValueError for a box that is not 4 numbers, and
+    /// InvalidBoxError for a box with a non-finite value, width or height <= 0, or entirely
+    /// outside the image.
+    #[pyo3(signature = (image, boxes, *, color="rgb"))]
+    fn classify(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        boxes: &Bound<'_, PyAny>,
+        color: &str,
+    ) -> PyResult<Vec<Face>> {
+        let (boxes, scores) = parse_boxes(boxes)?;
+        with_image(image, color, |view| {
+            let faces = py.detach(|| self.inner.classify(&view, &boxes)).map_err(|e| to_py_err(py, e))?;
+            let faces = faces.into_iter().zip(scores).map(|(f, score)| Face { detection_score: score, ..Face::from(f) });
+            Ok(faces.collect())
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        let info = self.inner.model().info();
+        if info.version.is_empty() {
+            "Analyzer()".to_string()
+        } else {
+            format!("Analyzer(model version {:?})", info.version)
+        }
+    }
+}
+
+#[pymodule]
+fn _emotion(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("EXPRESSIONS", PyTuple::new(m.py(), Expression::ALL.map(Expression::name))?)?;
+    m.add_class::<Analyzer>()?;
+    m.add_class::<BBox>()?;
+    m.add_class::<Detection>()?;
+    m.add_class::<Face>()?;
+    Ok(())
+}

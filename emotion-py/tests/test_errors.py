@@ -1,0 +1,143 @@
+"""Bad inputs raise the documented exceptions, with messages that say what is wrong."""
+
+import numpy as np
+import pytest
+
+import emotion
+
+
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        (np.zeros((64, 64, 3), np.float32), "dtype uint8, got float32"),
+        (np.zeros((64, 64, 3), np.float64), "dtype uint8, got float64"),
+        (np.zeros((64, 64, 3), np.int64), "dtype uint8, got int64"),
+        (np.zeros((64, 64, 3), bool), "dtype uint8, got bool"),
+        ([[0, 0, 0]], "got list"),
+        (b"\0" * 100, "got bytes"),
+        (None, "got NoneType"),
+    ],
+)
+def test_wrong_type(analyzer, image, message):
+    with pytest.raises(TypeError, match="image") as e:
+        analyzer.analyze(image)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((64,), "2 dimensions (HxW gray) or 3 (HxWxC), got 1 with shape [64]"),
+        ((1, 64, 64, 3), "got 4 with shape [1, 64, 64, 3]"),
+        ((), "got 0"),
+        ((64, 64, 2), "1, 3 or 4 channels on its last axis, got shape [64, 64, 2]"),
+        ((64, 64, 5), "1, 3 or 4 channels"),
+        ((0, 0, 3), "empty: shape [0, 0, 3]"),
+        ((0, 64), "empty: shape [0, 64]"),
+        ((64, 0, 4), "empty"),
+    ],
+)
+def test_wrong_shape(analyzer, shape, message):
+    with pytest.raises(ValueError) as e:
+        analyzer.analyze(np.zeros(shape, np.uint8))
+    assert message in str(e.value)
+    assert not isinstance(e.value, emotion.EmotionError)
+
+
+@pytest.mark.parametrize("color", ["RGB", "bgra", "hsv", ""])
+def test_wrong_color(analyzer, color):
+    with pytest.raises(ValueError, match='color must be "rgb" or "bgr"') as e:
+        analyzer.analyze(np.zeros((64, 64, 3), np.uint8), color=color)
+    assert repr(color) in str(e.value) or f'"{color}"' in str(e.value)
+
+
+def test_color_is_keyword_only(analyzer):
+    with pytest.raises(TypeError):
+        analyzer.analyze(np.zeros((64, 64, 3), np.uint8), "bgr")
+
+
+def test_bgr_with_pil_image(analyzer):
+    from PIL import Image
+
+    with pytest.raises(ValueError, match="only applies to numpy arrays"):
+        analyzer.analyze(Image.new("RGB", (64, 64)), color="bgr")
+
+
+def test_empty_pil_image(analyzer):
+    from PIL import Image
+
+    with pytest.raises(ValueError, match="empty"):
+        analyzer.analyze(Image.new("RGB", (0, 0)))
+
+
+def test_missing_model_file(tmp_path):
+    path = tmp_path / "nope.onnx"
+    with pytest.raises(emotion.ModelError, match="cannot read") as e:
+        emotion.Analyzer(path)
+    assert str(path) in str(e.value)
+    assert isinstance(e.value, emotion.EmotionError)
+
+
+def test_corrupt_model_file(tmp_path):
+    path = tmp_path / "corrupt.onnx"
+    path.write_bytes(b"this is not an onnx model" * 100)
+    with pytest.raises(emotion.ModelError, match="cannot load model"):
+        emotion.Analyzer(str(path))
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(emotion.ModelError, match="empty"):
+        emotion.Analyzer(empty)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"min_face_size": 5}, "min_face_size = 5: must be in [10, 10000]"),
+        ({"min_face_size": -40}, "min_face_size = -40: must be a positive integer"),
+        ({"max_face_size": 20}, "max_face_size = 20: must be >= min_face_size"),
+        ({"score_threshold": 0.0}, "score_threshold = 0: must be finite and > 0"),
+        ({"score_threshold": float("nan")}, "score_threshold = NaN"),
+        ({"pyramid_scale_factor": 1.5}, "pyramid_scale_factor = 1.5"),
+        ({"window_step": 0}, "window_step = 0: must be in [1, 64]"),
+        ({"threads": 0}, "threads = 0: must be in [1, 256]"),
+    ],
+)
+def test_invalid_option(options, message):
+    with pytest.raises(emotion.InvalidOptionError) as e:
+        emotion.Analyzer(**options)
+    assert message in str(e.value)
+    assert isinstance(e.value, ValueError) and isinstance(e.value, emotion.EmotionError)
+
+
+def test_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        emotion.Analyzer(None, 40)
+
+
+@pytest.mark.parametrize(
+    "box, error, message",
+    [
+        ((0, 0, 0, 10), emotion.InvalidBoxError, "width and height must be > 0"),
+        ((1000, 1000, 10, 10), emotion.InvalidBoxError, "entirely outside the image"),
+        ((0, 0, float("inf"), 10), emotion.InvalidBoxError, "must be finite"),
+        ((0, 0, 10), ValueError, "boxes[0] has 3 values; expected 4"),
+        (("a", 0, 10, 10), TypeError, "boxes[0] must be 4 numbers"),
+        (5, TypeError, "boxes[0] must be 4 numbers"),
+    ],
+)
+def test_invalid_box(analyzer, box, error, message):
+    with pytest.raises(error) as e:
+        analyzer.classify(np.zeros((64, 64, 3), np.uint8), [box])
+    assert message in str(e.value)
+
+
+def test_boxes_not_a_sequence(analyzer):
+    with pytest.raises(TypeError, match="boxes must be a sequence"):
+        analyzer.classify(np.zeros((64, 64, 3), np.uint8), 5)
+
+
+def test_exception_hierarchy():
+    for cls in (emotion.ImageError, emotion.InvalidOptionError, emotion.InvalidBoxError):
+        assert issubclass(cls, emotion.EmotionError) and issubclass(cls, ValueError)
+    for cls in (emotion.ModelError, emotion.DetectorError, emotion.InferenceError):
+        assert issubclass(cls, emotion.EmotionError) and not issubclass(cls, ValueError)
