@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the `emotion` wheel, installs it into a fresh virtual environment and runs the Python
-# tests against the installed package. Run from anywhere; needs python3 (with venv and pip) and a
+# tests against the installed package: the binding's (emotion-py/tests) and the training
+# pipeline's (training/tests). Run from anywhere; needs python3 (with venv and pip) and a
 # Rust toolchain. Set PYTHON to choose the interpreter.
 #
 #   scripts/test-python.sh            # extra arguments go to pytest, e.g. -k layouts
@@ -32,8 +33,11 @@ cargo build --release --workspace --exclude emotion-py   # same selection as scr
 # 3. A fresh venv with only the wheel and the test tools: the source tree is not importable.
 rm -rf "$TEST_VENV"
 "$PYTHON" -m venv "$TEST_VENV"
+# The training pipeline's pinned stack (TensorFlow CPU, tf2onnx, onnxruntime) goes in the same
+# venv: its tests export models and load them in the library through this wheel.
 "$TEST_VENV/bin/python" -m pip install --quiet "$WHEELS"/emotion-*.whl \
-    pytest==9.2.0 numpy==2.4.6 pillow==13.0.0 mypy==2.4.1
+    -r training/requirements.txt mypy==2.4.1
 
-# 4. The tests, from outside the source tree's python/ folder.
-"$TEST_VENV/bin/python" -m pytest emotion-py/tests -q -p no:cacheprovider "$@"
+# 4. The tests, from the repository root (the `training` package is importable from there; the
+#    `emotion` package only from site-packages).
+"$TEST_VENV/bin/python" -m pytest emotion-py/tests training/tests -q -p no:cacheprovider "$@"
