@@ -95,7 +95,7 @@ impl Analyzer {
     ///
     /// # Errors
     /// [`Error::InvalidBox`] for a box with a non-finite coordinate, a width or height <= 0, or
-    /// nothing inside the image.
+    /// less than 1 x 1 pixel inside the image.
     pub fn classify(&self, image: &ImageView<'_>, boxes: &[BBox]) -> Result<Vec<Face>> {
         let regions = boxes
             .iter()
@@ -108,7 +108,10 @@ impl Analyzer {
                 if b.width <= 0.0 || b.height <= 0.0 {
                     return Err(bad("width and height must be > 0"));
                 }
-                let clamped = b.clamp_to(image.width(), image.height()).ok_or_else(|| bad("entirely outside the image"))?;
+                let clamped = b
+                    .clamp_to(image.width(), image.height())
+                    .filter(|c| c.width >= 1.0 && c.height >= 1.0)
+                    .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
                 Ok((clamped, None))
             })
             .collect::<Result<Vec<_>>>()?;

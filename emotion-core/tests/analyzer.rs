@@ -105,7 +105,9 @@ fn caller_boxes_are_clamped_or_rejected() {
         (BBox::new(10.0, 10.0, 0.0, 20.0), "width and height must be > 0"),
         (BBox::new(10.0, 10.0, 20.0, -1.0), "width and height must be > 0"),
         (BBox::new(f32::NAN, 10.0, 20.0, 20.0), "coordinates must be finite"),
-        (BBox::new(600.0, 10.0, 20.0, 20.0), "entirely outside the image"),
+        (BBox::new(600.0, 10.0, 20.0, 20.0), "less than 1 pixel wide or high inside the image"),
+        (BBox::new(511.5, 10.0, 20.0, 20.0), "less than 1 pixel wide or high inside the image"),
+        (BBox::new(10.0, 10.0, 1e-30, 20.0), "less than 1 pixel wide or high inside the image"),
     ];
     for (b, why) in cases {
         match a.classify(&view, &[BBox::new(1.0, 1.0, 5.0, 5.0), b]) {

@@ -63,6 +63,22 @@ def test_bgr_with_pil_image(analyzer):
         analyzer.analyze(Image.new("RGB", (64, 64)), color="bgr")
 
 
+@pytest.mark.parametrize("mode", ["I;16", "I", "F"])
+def test_pil_modes_wider_than_8_bits_are_refused(analyzer, mode):
+    from PIL import Image
+
+    # Pillow would clip these to 8 bits (not scale them) and the faces would silently vanish.
+    with pytest.raises(ValueError, match="more than 8 bits per channel"):
+        analyzer.analyze(Image.new(mode, (64, 64)))
+
+
+def test_huge_strided_view_is_refused_before_copying(analyzer):
+    # A zero-stride view describing 6 GB: rejected from its shape, nothing copied.
+    view = np.broadcast_to(np.uint8(7), (2**31, 1, 3))
+    with pytest.raises(emotion.ImageError, match="too large"):
+        analyzer.analyze(view)
+
+
 def test_empty_pil_image(analyzer):
     from PIL import Image
 
@@ -118,7 +134,8 @@ def test_options_are_keyword_only():
     "box, error, message",
     [
         ((0, 0, 0, 10), emotion.InvalidBoxError, "width and height must be > 0"),
-        ((1000, 1000, 10, 10), emotion.InvalidBoxError, "entirely outside the image"),
+        ((1000, 1000, 10, 10), emotion.InvalidBoxError, "less than 1 pixel wide or high inside the image"),
+        ((10, 10, 1e-30, 10), emotion.InvalidBoxError, "less than 1 pixel wide or high inside the image"),
         ((0, 0, float("inf"), 10), emotion.InvalidBoxError, "must be finite"),
         ((0, 0, 10), ValueError, "boxes[0] has 3 values; expected 4"),
         (("a", 0, 10, 10), TypeError, "boxes[0] must be 4 numbers"),

@@ -1,8 +1,9 @@
 //! `--annotate`: draws each face's box, its expression label and a valence/arousal marker.
 
+use std::collections::HashSet;
 use std::path::Path;
 
-use emotion_core::{Error, Face, Result};
+use emotion_core::Face;
 use image::{Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_line_segment_mut};
 use imageproc::rect::Rect;
@@ -12,15 +13,32 @@ const TEXT_BG: Rgb<u8> = Rgb([0, 0, 0]);
 const TEXT: Rgb<u8> = Rgb([255, 255, 255]);
 const MARKER: Rgb<u8> = Rgb([255, 64, 64]);
 
-/// Writes `<dir>/<file stem>.annotated.png`.
-pub fn write(dir: &Path, file: &Path, img: &RgbImage, faces: &[Face]) -> Result<()> {
+/// Output file names, `<stem>.annotated.png`, made unique within one run (`<stem>-2...`) so
+/// `a/photo.jpg` and `b/photo.png` do not overwrite each other.
+#[derive(Default)]
+pub struct Names(HashSet<String>);
+
+impl Names {
+    /// The output name for `file`.
+    pub fn unique(&mut self, file: &Path) -> String {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+        let mut name = format!("{stem}.annotated.png");
+        let mut n = 1;
+        while !self.0.insert(name.clone()) {
+            n += 1;
+            name = format!("{stem}-{n}.annotated.png");
+        }
+        name
+    }
+}
+
+/// Writes a copy of `img` with `faces` drawn to `path` (PNG); the error says what failed.
+pub fn write(path: &Path, img: &RgbImage, faces: &[Face]) -> Result<(), String> {
     let mut out = img.clone();
     for face in faces {
         draw_face(&mut out, face);
     }
-    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-    let path = dir.join(format!("{stem}.annotated.png"));
-    out.save(&path).map_err(|e| Error::Io { path, source: std::io::Error::other(e) })
+    out.save(path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn draw_face(img: &mut RgbImage, face: &Face) {

@@ -7,12 +7,13 @@
 mod annotate;
 mod report;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use emotion_core::{Analyzer, DetectorOptions, ImageView};
+use emotion_core::{Analyzer, DetectorOptions, Face, ImageView};
 
 /// File name extensions treated as images when walking folders.
 const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp"];
@@ -82,10 +83,31 @@ fn main() -> ExitCode {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images {elapsed}<{eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut stdout = std::io::stdout().lock();
+    let mut annotated = annotate::Names::default();
     for file in &files {
-        if let Err(e) = process(&analyzer, file, args.annotate.as_deref()) {
-            progress.suspend(|| eprintln!("emotion: {}: {e}", file.display()));
-            failed += 1;
+        match process(&analyzer, file) {
+            Ok((json, img, faces)) => {
+                if let Err(e) = writeln!(stdout, "{json}") {
+                    // A closed pipe (`emotion dir/ | head`) ends the run quietly, like other tools.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return ExitCode::SUCCESS;
+                    }
+                    eprintln!("emotion: cannot write to stdout: {e}");
+                    return ExitCode::from(1);
+                }
+                if let Some(dir) = &args.annotate {
+                    let out = dir.join(annotated.unique(file));
+                    if let Err(e) = annotate::write(&out, &img, &faces) {
+                        progress.suspend(|| eprintln!("emotion: {e}"));
+                        failed += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                progress.suspend(|| eprintln!("emotion: {}: {e}", file.display()));
+                failed += 1;
+            }
         }
         progress.inc(1);
     }
@@ -118,6 +140,9 @@ fn collect_files(inputs: &[PathBuf]) -> (Vec<PathBuf>, usize) {
                 .filter(|e| e.file_type().is_file() && is_image_name(e.path()))
                 .map(|e| e.into_path())
                 .collect();
+            if found.is_empty() {
+                eprintln!("emotion: no images in {}", input.display());
+            }
             files.append(&mut found);
         } else {
             // Named explicitly: try it whatever its extension; errors are reported per file.
@@ -133,7 +158,8 @@ fn is_image_name(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn process(analyzer: &Analyzer, file: &Path, annotate_dir: Option<&Path>) -> emotion_core::Result<()> {
+/// Decodes and analyses one file: its JSON line, pixels and faces.
+fn process(analyzer: &Analyzer, file: &Path) -> emotion_core::Result<(String, image::RgbImage, Vec<Face>)> {
     let t0 = Instant::now();
     let img = emotion_core::load_rgb(file)?;
     let view = ImageView::try_from(&img)?;
@@ -144,9 +170,6 @@ fn process(analyzer: &Analyzer, file: &Path, annotate_dir: Option<&Path>) -> emo
     let t3 = Instant::now();
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     let timings = report::Timings { decode_ms: ms(t0, t1), detect_ms: ms(t1, t2), classify_ms: ms(t2, t3), total_ms: ms(t0, t3) };
-    println!("{}", report::image_json(file, img.width(), img.height(), &faces, &timings));
-    if let Some(dir) = annotate_dir {
-        annotate::write(dir, file, &img, &faces)?;
-    }
-    Ok(())
+    let json = report::image_json(file, img.width(), img.height(), &faces, &timings);
+    Ok((json, img, faces))
 }
