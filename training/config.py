@@ -40,7 +40,9 @@ FERPLUS_TO_AFFECTNET = (0, 1, 3, 2, 6, 5, 4, 7)
 CROP_SCALE = 1.11
 CROP_SHIFT_Y = -0.008
 
-MODEL_VERSION = "0.1.0"
+# Written into emotion.version: bump it for every model you ship, so users can tell models apart
+# (the library reports it; the date is the training run's).
+MODEL_VERSION = "0.1.0+ferplus.20261129"
 ONNX_OPSET = 13
 SEED = 1337
 

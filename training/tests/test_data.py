@@ -77,3 +77,18 @@ def test_pipeline_shapes(shared):
     assert tuple(y["expression"].shape) == (16, 8) and tuple(sw["expression"].shape) == (16,)
     x, y = next(iter(data.make_tf_dataset(ds, config.BACKBONES["nasnetmobile"], 4)))
     assert tuple(x.shape) == (4, 224, 224, 3)
+
+
+def test_prior_correction_search_lifts_a_suppressed_class():
+    from training.calibrate import search_offsets
+    rng = np.random.default_rng(0)
+    label = np.repeat(np.arange(8), [300, 300, 100, 100, 50, 20, 100, 20])
+    probs = np.full((len(label), 8), 0.02)
+    probs[np.arange(len(label)), label] = 0.5
+    probs += rng.uniform(0, 0.3, probs.shape)
+    probs[label == 7, 0] += 0.6           # contempt always loses to neutral
+    probs /= probs.sum(1, keepdims=True)
+    b, before, after = search_offsets(probs, label, max_acc_drop=0.02)
+    assert after["macro_f1"] > before["macro_f1"]
+    assert after["accuracy"] >= before["accuracy"] - 0.02
+    assert b[7] > b[0]
