@@ -46,7 +46,7 @@ fn voc_recall(options: DetectorOptions) -> (usize, usize, usize) {
 #[test]
 fn voc_recall_and_false_positives() {
     // (min_face_size, faces found of 43 at IoU >= 0.4, false positives) as measured on this
-    // detector (README, "Face detection"): the recall is a floor and the false positives a
+    // detector (README, "Performance"): the recall is a floor and the false positives a
     // ceiling, so a regression fails.
     for (min_face_size, found_floor, fp_ceiling) in [(20, 43, 1), (24, 43, 0), (30, 43, 1), (40, 39, 0)] {
         let (found, total, fp) = voc_recall(DetectorOptions { min_face_size, ..DetectorOptions::default() });
