@@ -75,7 +75,7 @@ impl Analyzer {
     /// Detector or inference failures ([`Error::Internal`], [`Error::Inference`]); the image was
     /// validated when the [`ImageView`] was built.
     pub fn analyze(&self, image: &ImageView<'_>) -> Result<Vec<Face>> {
-        let detections = self.detector.detect(image)?;
+        let detections = self.detect(image)?;
         self.classify_detections(image, &detections)
     }
 
@@ -85,9 +85,20 @@ impl Analyzer {
         self.classify_regions(image, &detections.iter().map(|d| (d.bbox, Some(d.score))).collect::<Vec<_>>())
     }
 
-    /// Detection only.
+    /// Detection only, on up to [`Analyzer::threads`] threads
+    /// ([`FaceDetector::detect_threads`]: the same faces whatever the thread count).
     pub fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
-        self.detector.detect(image)
+        self.detector.detect_threads(image, self.threads)
+    }
+
+    /// The face detector in use.
+    pub fn detector(&self) -> &dyn FaceDetector {
+        self.detector.as_ref()
+    }
+
+    /// Most threads one call uses (detection and inference), in [1, 256].
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
@@ -235,8 +246,9 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Most threads one call may use to run the model over several faces, in [1, 256]
-    /// (default: the number of available cores).
+    /// Most threads one call may use, in [1, 256] (default: the number of available cores):
+    /// detection scans parts of the image pyramid in parallel, and the model runs over several
+    /// faces in parallel. Results do not depend on it.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self

@@ -22,6 +22,31 @@ pub struct Detection {
 pub trait FaceDetector: Send + Sync {
     /// Faces in `image`, best score first. An image with no faces gives an empty vector.
     fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>>;
+
+    /// The same faces as [`FaceDetector::detect`], using up to `threads` threads (>= 1). The
+    /// default runs `detect` on the calling thread.
+    fn detect_threads(&self, image: &ImageView<'_>, threads: usize) -> Result<Vec<Detection>> {
+        let _ = threads;
+        self.detect(image)
+    }
+
+    /// Faces whose box lies mostly inside `region` (pixels) with a side between `min_face` and
+    /// `max_face` pixels, best score first: the [`crate::Tracker`]'s cheap re-detection around a
+    /// known face. The default runs [`FaceDetector::detect`] on the whole image and keeps the
+    /// boxes whose centre is in `region` and whose longer side is in range; [`SeetaDetector`]
+    /// scans only the region, at that scale.
+    fn detect_in_region(&self, image: &ImageView<'_>, region: BBox, min_face: f32, max_face: f32) -> Result<Vec<Detection>> {
+        let inside = |d: &Detection| {
+            let (cx, cy) = (d.bbox.x + d.bbox.width / 2.0, d.bbox.y + d.bbox.height / 2.0);
+            let side = d.bbox.width.max(d.bbox.height);
+            cx >= region.x
+                && cx <= region.x + region.width
+                && cy >= region.y
+                && cy <= region.y + region.height
+                && (min_face..=max_face).contains(&side)
+        };
+        Ok(self.detect(image)?.into_iter().filter(inside).collect())
+    }
 }
 
 /// Settings of the SeetaFace detector, each checked by [`DetectorOptions::validate`].
@@ -143,61 +168,226 @@ impl SeetaDetector {
     }
 }
 
-impl FaceDetector for SeetaDetector {
-    fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
-        let o = &self.options;
-        let scale = WINDOW / o.min_face_size as f32;
-        let (w, h) = (image.width(), image.height());
-        let sw = (w as f32 * scale).round() as u32;
-        let sh = (h as f32 * scale).round() as u32;
-        // Nothing the size of a window fits: no face (also avoids rustface's underflow on tiny
-        // images).
-        if (sw.min(sh) as f32) < WINDOW {
+/// Pyramid levels scanned by one detection job. The pyramid is cut into groups of this many
+/// levels; each group is one rescaled image, cut into horizontal bands on large images. Jobs are
+/// fixed by the image and the options alone (never by the thread count), so any number of
+/// threads gives the same faces.
+const LEVELS_PER_GROUP: i32 = 3;
+/// Most bands one pyramid group is cut into.
+const MAX_BANDS: u32 = 8;
+/// Boxes of different jobs overlapping by more than this IoU are one face (rustface's own final
+/// non-maximum suppression threshold).
+const MERGE_IOU: f32 = 0.3;
+
+/// One rescaled copy of the detection image: pyramid levels `scale * factor^j`, j < levels.
+struct Group {
+    /// Pixels of this group's image per pixel of the detection image.
+    scale: f32,
+    width: u32,
+    height: u32,
+    /// `max_face_size` handed to rustface (group pixels): bounds the levels it scans.
+    max_face: u32,
+}
+
+/// One call of the cascade: rows `y0 .. y0 + height` of a group's image.
+struct Job {
+    group: usize,
+    y0: u32,
+    height: u32,
+}
+
+/// Splits the pyramid of a `width` x `height` detection image into groups and bands. A face of
+/// side <= the group's `max_face` lies wholly inside one band (bands overlap by that much).
+fn plan(width: u32, height: u32, factor: f32, max_face: Option<f32>) -> (Vec<Group>, Vec<Job>) {
+    // rustface scans levels while factor^j >= WINDOW / max_face: this value stops it after
+    // LEVELS_PER_GROUP levels with half a level of margin against rounding.
+    let group_window = (WINDOW / factor.powf(LEVELS_PER_GROUP as f32 - 0.5)).ceil();
+    let dims = |s: f32| ((width as f32 * s).round() as u32, (height as f32 * s).round() as u32);
+    let fits = |s: f32| {
+        let (w, h) = dims(s);
+        (w.min(h) as f32) >= WINDOW && max_face.map_or(true, |m| (m * s).round() >= WINDOW)
+    };
+    let (mut groups, mut jobs) = (Vec::new(), Vec::new());
+    for g in 0.. {
+        let scale = factor.powi(LEVELS_PER_GROUP * g);
+        if g > 0 && !fits(scale) {
+            break;
+        }
+        let (w, h) = dims(scale);
+        let limit = max_face.map_or(w.min(h) as f32, |m| (m * scale).round().max(WINDOW));
+        let last = !fits(scale * factor.powi(LEVELS_PER_GROUP));
+        let max_face = if last { limit } else { group_window.min(limit) } as u32;
+        let bands = if h < 3 * max_face { 1 } else { (h / (6 * max_face)).clamp(2, MAX_BANDS) };
+        let core = h.div_ceil(bands);
+        let half = max_face.div_ceil(2);
+        for b in 0..bands {
+            let y0 = (b * core).saturating_sub(half);
+            let y1 = ((b + 1) * core + half).min(h);
+            jobs.push(Job { group: groups.len(), y0, height: y1 - y0 });
+        }
+        groups.push(Group { scale, width: w, height: h, max_face });
+        if last {
+            break;
+        }
+    }
+    (groups, jobs)
+}
+
+/// Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept one by
+/// more than `iou`. Ties keep the earlier box, so the result depends only on the input order.
+pub(crate) fn suppress(mut dets: Vec<Detection>, iou: f32) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::with_capacity(dets.len());
+    for d in dets {
+        if kept.iter().all(|k| k.bbox.iou(&d.bbox) <= iou) {
+            kept.push(d);
+        }
+    }
+    kept
+}
+
+fn resize_luma(luma: Vec<u8>, w: u32, h: u32, to_w: u32, to_h: u32) -> Result<Vec<u8>> {
+    if (to_w, to_h) == (w, h) {
+        return Ok(luma);
+    }
+    // Built from a buffer of exactly w*h bytes: cannot fail.
+    let full = image::GrayImage::from_raw(w, h, luma).ok_or_else(|| Error::Internal("luma buffer size".into()))?;
+    Ok(image::imageops::resize(&full, to_w, to_h, image::imageops::FilterType::Triangle).into_raw())
+}
+
+impl SeetaDetector {
+    /// One cascade run over a `width` x `height` luma buffer, scanning faces up to `max_face`
+    /// pixels; boxes in that buffer's pixels, unclamped.
+    fn run_cascade(&self, luma: &[u8], width: u32, height: u32, max_face: u32) -> Result<Vec<Detection>> {
+        if (width.min(height) as f32) < WINDOW {
             return Ok(Vec::new());
         }
-        if f64::from(sw) * f64::from(sh) > MAX_DETECTION_PIXELS {
-            return Err(Error::InvalidOption {
-                name: "min_face_size",
-                value: o.min_face_size.to_string(),
-                expected: "too small for an image this large (the rescaled image would exceed 256 MP)",
-            });
-        }
-        let luma = image.to_luma();
-        let luma = if sw == w && sh == h {
-            luma
-        } else {
-            // Built from our own buffer of exactly w*h bytes: cannot fail.
-            let full = image::GrayImage::from_raw(w, h, luma).ok_or_else(|| Error::Internal("luma buffer size".into()))?;
-            image::imageops::resize(&full, sw, sh, image::imageops::FilterType::Triangle).into_raw()
-        };
-        let max_face = o.max_face_size.map(|m| ((m as f32 * scale).round() as u32).max(WINDOW as u32));
+        let o = &self.options;
         let faces = catch_unwind(AssertUnwindSafe(|| {
             let mut det = rustface::create_detector_with_model(self.model.clone());
             // Ranges checked by DetectorOptions::validate, so these setters do not panic.
             det.set_score_thresh(f64::from(o.score_threshold));
             det.set_pyramid_scale_factor(o.pyramid_scale_factor);
             det.set_slide_window_step(o.window_step, o.window_step);
-            if let Some(m) = max_face {
-                det.set_max_face_size(m);
-            }
-            det.detect(&rustface::ImageData::new(&luma, sw, sh))
+            det.set_max_face_size(max_face.max(WINDOW as u32));
+            det.detect(&rustface::ImageData::new(luma, width, height))
         }))
         .map_err(|_| Error::Internal("the SeetaFace detector panicked".into()))?;
-
-        let mut out: Vec<Detection> = faces
+        Ok(faces
             .iter()
-            .filter_map(|f| {
+            .map(|f| {
                 let r = f.bbox();
-                let b = BBox::new(
-                    r.x() as f32 / scale,
-                    r.y() as f32 / scale,
-                    r.width() as f32 / scale,
-                    r.height() as f32 / scale,
-                );
-                b.clamp_to(w, h).map(|bbox| Detection { bbox, score: f.score() as f32 })
+                Detection {
+                    bbox: BBox::new(r.x() as f32, r.y() as f32, r.width() as f32, r.height() as f32),
+                    score: f.score() as f32,
+                }
             })
-            .collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok(out)
+            .collect())
+    }
+
+    /// Scale from image pixels to detection pixels (the cascade's window is 40 px, so faces of
+    /// `min_face` pixels are brought to 40) and the scaled size; `None` when nothing fits.
+    fn detection_size(&self, w: u32, h: u32, min_face: f32) -> Result<Option<(f32, u32, u32)>> {
+        let scale = WINDOW / min_face;
+        let sw = (w as f32 * scale).round() as u32;
+        let sh = (h as f32 * scale).round() as u32;
+        // Nothing the size of a window fits: no face (also avoids rustface's underflow on tiny
+        // images).
+        if (sw.min(sh) as f32) < WINDOW {
+            return Ok(None);
+        }
+        if f64::from(sw) * f64::from(sh) > MAX_DETECTION_PIXELS {
+            return Err(Error::InvalidOption {
+                name: "min_face_size",
+                value: min_face.to_string(),
+                expected: "too small for an image this large (the rescaled image would exceed 256 MP)",
+            });
+        }
+        Ok(Some((scale, sw, sh)))
+    }
+}
+
+/// Maps boxes from detection pixels back to image pixels (`/ scale`, then `+ offset`), clamped to
+/// the `w` x `h` image, best score first.
+fn to_image(dets: Vec<Detection>, scale: f32, offset: (f32, f32), w: u32, h: u32) -> Vec<Detection> {
+    let mut out: Vec<Detection> = dets
+        .into_iter()
+        .filter_map(|d| {
+            let b = d.bbox;
+            let b = BBox::new(b.x / scale + offset.0, b.y / scale + offset.1, b.width / scale, b.height / scale);
+            b.clamp_to(w, h).map(|bbox| Detection { bbox, score: d.score })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+impl FaceDetector for SeetaDetector {
+    fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
+        self.detect_threads(image, 1)
+    }
+
+    /// The pyramid is scanned as a fixed set of jobs (groups of 3 levels, each group's image cut
+    /// into overlapping horizontal bands on large images) spread over `threads` threads; boxes
+    /// of all jobs are merged by non-maximum suppression (IoU 0.3, best score kept). The jobs
+    /// never depend on `threads`, so every thread count gives identical faces.
+    fn detect_threads(&self, image: &ImageView<'_>, threads: usize) -> Result<Vec<Detection>> {
+        let o = &self.options;
+        let (w, h) = (image.width(), image.height());
+        let Some((scale, sw, sh)) = self.detection_size(w, h, o.min_face_size as f32)? else {
+            return Ok(Vec::new());
+        };
+        let max_face = o.max_face_size.map(|m| m as f32 * scale);
+        let (groups, jobs) = plan(sw, sh, o.pyramid_scale_factor, max_face);
+        let base = resize_luma(image.to_luma(), w, h, sw, sh)?;
+        // Group images: each resized from the base once (cheap next to the scan they feed).
+        let mut images = Vec::with_capacity(groups.len());
+        for g in &groups {
+            images.push(if g.scale == 1.0 { None } else { Some(resize_luma(base.clone(), sw, sh, g.width, g.height)?) });
+        }
+        let image_of = |g: usize| images[g].as_deref().unwrap_or(&base);
+        // Largest jobs first so the last ones to start are short.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&j| std::cmp::Reverse(u64::from(jobs[j].height) * u64::from(groups[jobs[j].group].width)));
+        let found = crate::parallel::map(&order, threads, |&j| {
+            let (job, g) = (&jobs[j], &groups[jobs[j].group]);
+            let rows = &image_of(job.group)[(job.y0 * g.width) as usize..((job.y0 + job.height) * g.width) as usize];
+            let dets = self.run_cascade(rows, g.width, job.height, g.max_face)?;
+            Ok(dets
+                .into_iter()
+                .map(|d| {
+                    let b = d.bbox;
+                    let s = g.scale;
+                    Detection { bbox: BBox::new(b.x / s, (b.y + job.y0 as f32) / s, b.width / s, b.height / s), score: d.score }
+                })
+                .collect::<Vec<_>>())
+        })?;
+        // Merge in job order (not finishing order) so the result is deterministic.
+        let mut by_job: Vec<(usize, Vec<Detection>)> = order.into_iter().zip(found).collect();
+        by_job.sort_by_key(|(j, _)| *j);
+        let all: Vec<Detection> = by_job.into_iter().flat_map(|(_, d)| d).collect();
+        Ok(to_image(suppress(all, MERGE_IOU), scale, (0.0, 0.0), w, h))
+    }
+
+    /// Scans only `region` (clamped to the image), rescaled so that `min_face` becomes the
+    /// cascade's 40 px window, for faces up to `max_face`: for a region twice a face's side and
+    /// a 1.5x size range this costs a few percent of a whole 640x480 frame.
+    fn detect_in_region(&self, image: &ImageView<'_>, region: BBox, min_face: f32, max_face: f32) -> Result<Vec<Detection>> {
+        let (w, h) = (image.width(), image.height());
+        let Some(r) = region.clamp_to(w, h) else { return Ok(Vec::new()) };
+        if !(min_face.is_finite() && max_face.is_finite() && min_face > 0.0) {
+            return Ok(Vec::new());
+        }
+        let min_face = min_face.max(10.0);
+        let (x0, y0) = (r.x.floor() as u32, r.y.floor() as u32);
+        let (x1, y1) = (((r.x + r.width).ceil() as u32).min(w), ((r.y + r.height).ceil() as u32).min(h));
+        let (rw, rh) = (x1 - x0, y1 - y0);
+        let Some((scale, sw, sh)) = self.detection_size(rw, rh, min_face)? else {
+            return Ok(Vec::new());
+        };
+        let luma = resize_luma(image.luma_region(x0, y0, rw, rh), rw, rh, sw, sh)?;
+        let max_param = (max_face.max(min_face) * scale).round() as u32;
+        let dets = self.run_cascade(&luma, sw, sh, max_param)?;
+        Ok(to_image(dets, scale, (x0 as f32, y0 as f32), w, h))
     }
 }

@@ -35,6 +35,10 @@ pub enum Error {
     #[error("invalid option {name} = {value}: {expected}")]
     InvalidOption { name: &'static str, value: String, expected: &'static str },
 
+    /// A video frame's timestamp that is not finite or not later than the previous frame's.
+    #[error("invalid frame time {time_ms} ms: {reason} (previous frame at {previous_ms:?} ms)")]
+    InvalidTimestamp { time_ms: f64, previous_ms: Option<f64>, reason: &'static str },
+
     /// A caller-supplied bounding box that is empty, not finite, or entirely outside the image.
     #[error("invalid bounding box #{index} {bbox:?}: {reason}")]
     InvalidBox { index: usize, bbox: [f32; 4], reason: &'static str },

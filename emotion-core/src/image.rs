@@ -216,12 +216,19 @@ impl<'a> ImageView<'a> {
     /// ITU-R BT.601 weights (0.299, 0.587, 0.114) in 8.8 fixed point, so RGB, BGR, RGBA and BGRA
     /// views of the same picture give byte-identical results.
     pub fn to_luma(&self) -> Vec<u8> {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let mut out = Vec::with_capacity(w * h);
+        self.luma_region(0, 0, self.width, self.height)
+    }
+
+    /// Luma (as [`ImageView::to_luma`]) of the `width` x `height` rectangle whose top-left pixel
+    /// is (`x`, `y`), row-major. The rectangle must lie inside the image (callers clamp it).
+    pub(crate) fn luma_region(&self, x: u32, y: u32, width: u32, height: u32) -> Vec<u8> {
+        debug_assert!(x + width <= self.width && y + height <= self.height);
+        let (x, w) = (x as usize, width as usize);
+        let mut out = Vec::with_capacity(w * height as usize);
         let bpp = self.format.bytes_per_pixel();
         let [ro, go, bo] = self.format.rgb_offsets();
-        for y in 0..h {
-            let row = self.row(y);
+        for row_index in y as usize..(y + height) as usize {
+            let row = &self.row(row_index)[x * bpp..(x + w) * bpp];
             if bpp == 1 {
                 out.extend_from_slice(row);
             } else {

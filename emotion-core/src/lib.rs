@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Modules by concern: [`image`] (pixel buffers, crop/resize), [`detect`] (face detection),
-//! [`model`] (ONNX model contract and inference), [`analyzer`] (the pipeline), [`error`].
+//! [`model`] (ONNX model contract and inference), [`analyzer`] (the pipeline for stills),
+//! [`track`] (video: face tracks with smoothed emotions), [`error`].
 
 pub mod analyzer;
 #[cfg(feature = "bundled-models")]
@@ -25,12 +26,15 @@ pub mod error;
 pub mod expression;
 pub mod image;
 pub mod model;
+mod parallel;
+pub mod track;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
 pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
 pub use error::{Error, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
 pub use image::{load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+pub use track::{RawValues, TrackedFace, Tracker, TrackerOptions};
 pub use model::{EmotionModel, InputColor, ModelInfo, ModelOverrides, Prediction, Preprocessing};
 
 /// The crate version, `MAJOR.MINOR.PATCH`.
