@@ -21,12 +21,17 @@ pub struct Names(HashSet<String>);
 impl Names {
     /// The output name for `file`.
     pub fn unique(&mut self, file: &Path) -> String {
+        self.unique_with(file, "png")
+    }
+
+    /// The output name for `file` with extension `ext` (`<stem>.annotated.<ext>`).
+    pub fn unique_with(&mut self, file: &Path, ext: &str) -> String {
         let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-        let mut name = format!("{stem}.annotated.png");
+        let mut name = format!("{stem}.annotated.{ext}");
         let mut n = 1;
         while !self.0.insert(name.clone()) {
             n += 1;
-            name = format!("{stem}-{n}.annotated.png");
+            name = format!("{stem}-{n}.annotated.{ext}");
         }
         name
     }
@@ -41,7 +46,7 @@ pub fn write(path: &Path, img: &RgbImage, faces: &[Face]) -> Result<(), String> 
     out.save(path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn draw_face(img: &mut RgbImage, face: &Face) {
+pub fn draw_face(img: &mut RgbImage, face: &Face) {
     let b = face.bbox;
     let (x, y) = (b.x.round() as i32, b.y.round() as i32);
     let (w, h) = ((b.width.round() as u32).max(1), (b.height.round() as u32).max(1));

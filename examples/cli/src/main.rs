@@ -1,4 +1,4 @@
-//! `emotion`: faces, expressions, valence and arousal for image files and folders.
+//! `emotion`: faces, expressions, valence and arousal for image files, folders and videos.
 //!
 //! One JSON object per image on stdout; progress on stderr; `--annotate DIR` writes each image
 //! with its faces drawn. Unreadable files are reported and skipped; the exit code is 1 if any
@@ -6,10 +6,12 @@
 
 mod annotate;
 mod report;
+mod video;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
@@ -21,7 +23,8 @@ const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "bmp", "gif", "tif", 
 #[derive(Parser, Debug)]
 #[command(name = "emotion", version, about = "Facial expression, valence and arousal for every face in images")]
 struct Args {
-    /// Image files or folders (searched recursively for .jpg, .png, .bmp, .gif, .tiff, .webp).
+    /// Image files or folders (searched recursively for .jpg, .png, .bmp, .gif, .tiff, .webp), or
+    /// video files (.mp4, .mkv, .avi, .mov, .webm: one JSON line per frame, needs ffmpeg).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// ONNX emotion model meeting the model contract (default: the bundled model).
@@ -42,9 +45,12 @@ struct Args {
     /// Detector window step, pixels [1, 64].
     #[arg(long, default_value_t = DetectorOptions::default().window_step)]
     window_step: u32,
-    /// Write each image with boxes, labels and a valence/arousal marker into this folder (PNG).
+    /// Write each image with boxes, labels and a valence/arousal marker into this folder (PNG;
+    /// videos: `<name>.annotated.mp4`).
     #[arg(long, value_name = "DIR")]
     annotate: Option<PathBuf>,
+    #[command(flatten)]
+    video: video::VideoArgs,
 }
 
 fn main() -> ExitCode {
@@ -60,7 +66,7 @@ fn main() -> ExitCode {
         builder = builder.model_path(m);
     }
     let analyzer = match builder.build() {
-        Ok(a) => a,
+        Ok(a) => Arc::new(a),
         Err(e) => {
             eprintln!("emotion: {e}");
             return ExitCode::from(2);
@@ -86,6 +92,19 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut annotated = annotate::Names::default();
     for file in &files {
+        if video::is_video(file) {
+            let out = args.annotate.as_ref().map(|dir| dir.join(annotated.unique_with(file, "mp4")));
+            match progress.suspend(|| video::process(&analyzer, args.video.options(), file, out, &mut stdout)) {
+                Ok(()) => {}
+                Err(video::VideoError::BrokenPipe) => return ExitCode::SUCCESS,
+                Err(video::VideoError::Failed(e)) => {
+                    eprintln!("emotion: {}: {e}", file.display());
+                    failed += 1;
+                }
+            }
+            progress.inc(1);
+            continue;
+        }
         match process(&analyzer, file) {
             Ok((json, img, faces)) => {
                 if let Err(e) = writeln!(stdout, "{json}") {

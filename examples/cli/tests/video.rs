@@ -1,0 +1,151 @@
+//! `emotion clip.mp4`: one JSON line per frame with track ids, `--annotate` writing an MP4, and
+//! decode errors (missing file, not a video, truncated video, no ffmpeg). Clips are made with
+//! the ffmpeg program from the repository's sample portrait; without ffmpeg those tests are
+//! skipped with a message.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use image::{imageops, Rgb, RgbImage};
+
+const BIN: &str = env!("CARGO_BIN_EXE_emotion");
+const FPS: u32 = 25;
+
+fn have_ffmpeg() -> bool {
+    let ok = Command::new("ffmpeg").arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: ffmpeg is not installed; video tests need it (apt install ffmpeg)");
+    }
+    ok
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("emotion-cli-video-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `n` 320x240 frames: the sample face (150 px) panning right over a gray background.
+fn frames(n: u32) -> Vec<RgbImage> {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/astronaut.png");
+    let face = imageops::resize(&emotion_core::load_rgb(sample).unwrap(), 150, 150, imageops::FilterType::Triangle);
+    (0..n)
+        .map(|i| {
+            let mut f = RgbImage::from_pixel(320, 240, Rgb([80, 80, 80]));
+            imageops::overlay(&mut f, &face, 20 + 8 * i64::from(i), 40);
+            f
+        })
+        .collect()
+}
+
+/// Encodes `frames` into `path` with ffmpeg (`codec` args after the input).
+fn encode(path: &Path, frames: &[RgbImage], codec: &[&str]) {
+    let mut child = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "320x240", "-r", &FPS.to_string(), "-i", "-"])
+        .args(codec)
+        .arg(path)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for f in frames {
+        stdin.write_all(f.as_raw()).unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+fn run(args: &[&Path]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn one_line_per_frame_with_a_stable_track_and_an_annotated_mp4() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tmp_dir("ok");
+    let clip = dir.join("pan.mp4");
+    encode(&clip, &frames(20), &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "12"]);
+    let annotated = dir.join("out");
+    let out = Command::new(BIN).arg(&clip).arg("--annotate").arg(&annotated).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 20);
+    let mut ids = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["file"], clip.to_string_lossy().as_ref());
+        assert_eq!(l["frame"], i);
+        assert_eq!(l["time_ms"].as_f64().unwrap(), i as f64 * 1000.0 / f64::from(FPS));
+        for f in l["faces"].as_array().unwrap() {
+            ids.push(f["track_id"].as_u64().unwrap());
+            for key in ["bbox", "detection_score", "expression", "probabilities", "valence", "arousal"] {
+                assert!(!f[key].is_null(), "frame {i}: no {key}");
+            }
+            assert_eq!(f["raw"]["probabilities"].as_object().unwrap().len(), 8);
+            assert!(f["raw"]["valence"].is_number() && f["raw"]["arousal"].is_number());
+        }
+    }
+    assert!(ids.len() >= 19, "face found on {} of 20 frames", ids.len());
+    assert!(ids.iter().all(|&id| id == ids[0]), "{ids:?}");
+
+    let mp4 = annotated.join("pan.annotated.mp4");
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0"])
+        .arg(&mp4)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "320,240,20", "{}", mp4.display());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn decode_errors_are_clear_and_keep_earlier_frames() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tmp_dir("errors");
+    // Missing file.
+    let out = run(&[&dir.join("nope.mp4")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.mp4: no such file"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Not a video.
+    let fake = dir.join("fake.mp4");
+    std::fs::write(&fake, b"this is not a video at all").unwrap();
+    let out = run(&[&fake]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fake.mp4: not a readable video"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Truncated: an AVI (frame count in its header) cut at 60 %.
+    let avi = dir.join("cut.avi");
+    encode(&avi, &frames(10), &["-c:v", "mjpeg", "-q:v", "3"]);
+    let bytes = std::fs::read(&avi).unwrap();
+    std::fs::write(&avi, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let out = run(&[&avi]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines = lines(&out);
+    assert!((3..10).contains(&lines.len()), "{} frames before the error", lines.len());
+    assert_eq!(lines.last().unwrap()["frame"], lines.len() - 1);
+    assert!(stderr.contains("cut.avi:") && stderr.contains("truncated"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn missing_ffmpeg_is_reported() {
+    let dir = tmp_dir("noffmpeg");
+    let clip = dir.join("clip.mp4");
+    std::fs::write(&clip, b"whatever").unwrap();
+    // An empty PATH: neither ffprobe nor ffmpeg can be found.
+    let out = Command::new(BIN).arg(&clip).env("PATH", &dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("need the ffmpeg and ffprobe programs"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
