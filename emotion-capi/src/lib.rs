@@ -12,14 +12,17 @@
 #![allow(non_camel_case_types)] // C names: emotion_face, emotion_status, ...
 
 mod status;
+mod track;
 mod types;
 
 use std::ffi::{c_char, CStr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use emotion_core::{Analyzer, Error, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
 
 pub use status::*;
+pub use track::*;
 use status::{guard, guard_value, Failure};
 pub use types::*;
 
@@ -27,7 +30,8 @@ pub use types::*;
 /// `emotion_analyzer_free`. Opaque. Thread-safe: one analyzer may serve any number of threads
 /// at once (calls take it as `const`).
 pub struct emotion_analyzer {
-    inner: Analyzer,
+    // Shared with the trackers made from it, so either may be freed first.
+    inner: Arc<Analyzer>,
 }
 
 // The header promises one analyzer may be shared between threads.
@@ -374,7 +378,7 @@ unsafe fn new_analyzer(
         builder = builder.model_path(path);
     }
     let analyzer = builder.build()?;
-    *out = Box::into_raw(Box::new(emotion_analyzer { inner: analyzer }));
+    *out = Box::into_raw(Box::new(emotion_analyzer { inner: Arc::new(analyzer) }));
     Ok(())
 }
 
@@ -400,13 +404,13 @@ unsafe fn call_args<'a, T>(
             "`out` is NULL but `capacity` is not 0",
         ));
     }
-    Ok((&(*analyzer).inner, count))
+    Ok((&*(*analyzer).inner, count))
 }
 
 /// A validated view of the caller's pixels. Checks the sizes before building the slice (the
 /// same checks, in the same order and with the same messages, as `ImageView::new`), so the slice
 /// is exactly `stride * (height - 1) + width * bytes_per_pixel` bytes.
-unsafe fn image_view<'a>(
+pub(crate) unsafe fn image_view<'a>(
     pixels: *const u8,
     width: u32,
     height: u32,
@@ -501,7 +505,7 @@ unsafe fn write_out<T>(
     Ok(())
 }
 
-fn too_small(capacity: usize, needed: usize, what: &str) -> Failure {
+pub(crate) fn too_small(capacity: usize, needed: usize, what: &str) -> Failure {
     Failure::new(
         EMOTION_ERROR_BUFFER_TOO_SMALL,
         format!("output capacity {capacity} is too small for {needed} {what}: *count holds the number needed"),

@@ -94,7 +94,7 @@ impl From<Error> for Failure {
             | Error::StrideTooSmall { .. }
             | Error::BufferTooSmall { .. }
             | Error::UnsupportedLayout(_) => EMOTION_ERROR_INVALID_IMAGE,
-            Error::InvalidOption { .. } | Error::InvalidBox { .. } => {
+            Error::InvalidOption { .. } | Error::InvalidBox { .. } | Error::InvalidTimestamp { .. } => {
                 EMOTION_ERROR_INVALID_ARGUMENT
             }
             Error::ModelLoad(_)

@@ -176,7 +176,7 @@ pub struct emotion_options {
     pub pyramid_scale_factor: f32,
     /// Sliding-window step, pixels, in [1, 64]. Default 4.
     pub window_step: u32,
-    /// Most threads one call may use to run the model over several faces, in [1, 256];
+    /// Most threads one call may use (detection and the model), in [1, 256];
     /// 0 (default) = the number of available cores.
     pub threads: u32,
 }
