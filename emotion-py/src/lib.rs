@@ -16,6 +16,7 @@
 //! - PIL images are converted with `Image.tobytes()`, an immutable `bytes` object we hold.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use emotion_core::{
     Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, PixelFormat, DEFAULT_MAX_PIXELS,
@@ -38,7 +39,7 @@ fn error_class(e: &Error) -> &'static str {
         | Error::BufferTooSmall { .. }
         | Error::UnsupportedLayout(_)
         | Error::Decode { .. } => "ImageError",
-        Error::InvalidOption { .. } => "InvalidOptionError",
+        Error::InvalidOption { .. } | Error::InvalidTimestamp { .. } => "InvalidOptionError",
         Error::InvalidBox { .. } => "InvalidBoxError",
         Error::ModelLoad(_) | Error::ModelContract(_) | Error::ModelMetadata { .. } | Error::Io { .. } => "ModelError",
         Error::DetectorLoad(_) => "DetectorError",
@@ -471,7 +472,7 @@ impl Face {
 ///     pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
 ///         faster and misses more faces.
 ///     window_step: detector sliding-window step, pixels, in [1, 64].
-///     threads: most threads one call uses to run the model over several faces, in [1, 256];
+///     threads: most threads one call uses (detection and the model), in [1, 256];
 ///         None: the number of CPU cores.
 ///
 /// Raises:
@@ -480,7 +481,7 @@ impl Face {
 ///     DetectorError: the detector model cannot be loaded.
 #[pyclass(module = "emotion", frozen)]
 struct Analyzer {
-    inner: emotion_core::Analyzer,
+    inner: Arc<emotion_core::Analyzer>,
 }
 
 #[pymethods]
@@ -520,7 +521,7 @@ impl Analyzer {
             builder.build()
         };
         let inner = py.detach(build).map_err(|e| to_py_err(py, e))?;
-        Ok(Analyzer { inner })
+        Ok(Analyzer { inner: Arc::new(inner) })
     }
 
     /// Detects the faces in `image` and classifies each.
@@ -590,6 +591,202 @@ impl Analyzer {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Video
+
+/// The model's own outputs for a face on one frame, before smoothing, as a dict:
+/// `{"probabilities": {name: p, ...}, "valence": v, "arousal": a}`.
+fn raw_dict<'py>(py: Python<'py>, raw: &emotion_core::RawValues) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let p = PyDict::new(py);
+    for (e, v) in Expression::ALL.iter().zip(raw.probabilities) {
+        p.set_item(e.name(), f64::from(v))?;
+    }
+    d.set_item("probabilities", p)?;
+    d.set_item("valence", f64::from(raw.valence))?;
+    d.set_item("arousal", f64::from(raw.arousal))?;
+    Ok(d)
+}
+
+/// A face on one video frame, returned by `Tracker.update`: the fields of a `Face` (bbox and
+/// detection_score from this frame; probabilities, expression, valence and arousal smoothed over
+/// the track) plus `track_id` and this frame's unsmoothed `raw` values.
+#[pyclass(module = "emotion", frozen)]
+struct TrackedFace {
+    /// Stable id of the track (the same person from frame to frame), from 1 up, never reused by
+    /// one Tracker.
+    #[pyo3(get)]
+    track_id: u64,
+    face: Face,
+    raw: emotion_core::RawValues,
+}
+
+#[pymethods]
+impl TrackedFace {
+    /// The face box on this frame (pixels), clamped to the image.
+    #[getter]
+    fn bbox(&self) -> BBox {
+        self.face.bbox
+    }
+
+    /// This frame's detection score.
+    #[getter]
+    fn detection_score(&self) -> Option<f64> {
+        self.face.detection_score
+    }
+
+    /// The most probable smoothed expression, one of `emotion.EXPRESSIONS`.
+    #[getter]
+    fn expression(&self) -> &'static str {
+        self.face.expression()
+    }
+
+    /// Smoothed expression name -> probability in [0, 1] (sums to 1).
+    #[getter]
+    fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.face.probabilities(py)
+    }
+
+    /// Smoothed valence in [-1, 1].
+    #[getter]
+    fn valence(&self) -> f64 {
+        self.face.valence
+    }
+
+    /// Smoothed arousal in [-1, 1].
+    #[getter]
+    fn arousal(&self) -> f64 {
+        self.face.arousal
+    }
+
+    /// This frame's own values: `{"probabilities": {...}, "valence": v, "arousal": a}`.
+    #[getter]
+    fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        raw_dict(py, &self.raw)
+    }
+
+    /// Plain dict, the shape of one face in the CLI's video JSON: `track_id`, the `Face.to_dict`
+    /// keys (smoothed values) and `raw`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("track_id", self.track_id)?;
+        for (k, v) in self.face.to_dict(py)?.iter() {
+            d.set_item(k, v)?;
+        }
+        d.set_item("raw", raw_dict(py, &self.raw)?)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("TrackedFace(track_id={}, {})", self.track_id, self.face.__repr__())
+    }
+}
+
+/// Follows faces through a video: feed frames in order with their time, get faces with a stable
+/// `track_id` and expression probabilities, valence and arousal smoothed over time.
+///
+/// Between whole-frame detections (every `detection_interval` frames, after a scene cut, and
+/// when a track is lost) each face is re-found in a margin around its last box, which is much
+/// cheaper. Frames are RGB by default: pass color="bgr" for OpenCV frames.
+///
+/// Args:
+///     analyzer: the Analyzer to use (its detector, model and threads); None: a default one.
+///     detection_interval: whole-frame detection every this many frames, in [1, 1000].
+///     search_margin: margin searched around a face's last box, in box sides, in [0.1, 4].
+///     scale_range: faces re-found between side / scale_range and side * scale_range, in
+///         [1.1, 4].
+///     max_age_ms: a track ends after this long unseen, ms, in [0, 3600000]; a person who comes
+///         back later gets a new track_id.
+///     min_iou: smallest box overlap (IoU) continuing a track, in (0, 1].
+///     half_life_ms: smoothing half-life, ms, in [0, 3600000]; 0 turns smoothing off.
+///     scene_cut_threshold: luma-histogram distance between frames that ends all tracks, in
+///         (0, 1]; 1 never cuts.
+///
+/// Raises:
+///     InvalidOptionError: an option out of range.
+#[pyclass(module = "emotion")]
+struct Tracker {
+    inner: emotion_core::Tracker,
+}
+
+#[pymethods]
+impl Tracker {
+    // Keep these defaults equal to emotion_core::TrackerOptions::default().
+    #[new]
+    #[pyo3(signature = (
+        analyzer=None, *, detection_interval=10, search_margin=0.5, scale_range=1.5,
+        max_age_ms=1000.0, min_iou=0.3, half_life_ms=300.0, scene_cut_threshold=0.5
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        analyzer: Option<&Analyzer>,
+        detection_interval: i64,
+        search_margin: f32,
+        scale_range: f32,
+        max_age_ms: f64,
+        min_iou: f32,
+        half_life_ms: f64,
+        scene_cut_threshold: f32,
+    ) -> PyResult<Self> {
+        let analyzer = match analyzer {
+            Some(a) => Arc::clone(&a.inner),
+            None => Arc::new(py.detach(emotion_core::Analyzer::new).map_err(|e| to_py_err(py, e))?),
+        };
+        let options = emotion_core::TrackerOptions {
+            detection_interval: unsigned("detection_interval", detection_interval).map_err(|e| to_py_err(py, e))?,
+            search_margin,
+            scale_range,
+            max_age_ms,
+            min_iou,
+            half_life_ms,
+            scene_cut_threshold,
+        };
+        let inner = emotion_core::Tracker::new(analyzer, options).map_err(|e| to_py_err(py, e))?;
+        Ok(Tracker { inner })
+    }
+
+    /// Processes the next frame, shown at `time_ms` milliseconds (any origin, increasing).
+    ///
+    /// Args:
+    ///     image: a frame, as for Analyzer.analyze (numpy uint8 array or PIL image).
+    ///     time_ms: the frame's time in milliseconds, later than the previous frame's.
+    ///     color: "rgb" (the default) or "bgr" for OpenCV frames.
+    ///
+    /// Returns:
+    ///     list[TrackedFace] by increasing track_id: the faces found on this frame.
+    ///
+    /// Raises:
+    ///     InvalidOptionError: time_ms not finite or not later than the previous frame's.
+    ///     TypeError, ValueError, ImageError: as Analyzer.analyze.
+    #[pyo3(signature = (image, time_ms, *, color="rgb"))]
+    fn update(&mut self, py: Python<'_>, image: &Bound<'_, PyAny>, time_ms: f64, color: &str) -> PyResult<Vec<TrackedFace>> {
+        let tracker = &mut self.inner;
+        with_image(image, color, |view| {
+            let faces = py.detach(|| tracker.update(&view, time_ms)).map_err(|e| to_py_err(py, e))?;
+            Ok(faces
+                .into_iter()
+                .map(|t| TrackedFace { track_id: t.track_id, face: Face::from(t.face), raw: t.raw })
+                .collect())
+        })
+    }
+
+    /// Ends every track, as at the start of a new video (track ids keep counting up).
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Number of live tracks (including faces unseen on the last frame but not yet expired).
+    #[getter]
+    fn track_count(&self) -> usize {
+        self.inner.track_count()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Tracker(tracks={})", self.inner.track_count())
+    }
+}
+
 #[pymodule]
 fn _emotion(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -598,5 +795,7 @@ fn _emotion(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BBox>()?;
     m.add_class::<Detection>()?;
     m.add_class::<Face>()?;
+    m.add_class::<Tracker>()?;
+    m.add_class::<TrackedFace>()?;
     Ok(())
 }

@@ -10,10 +10,11 @@ expressions (AffectNet order, :data:`EXPRESSIONS`) plus valence and arousal in [
 Images are numpy ``uint8`` arrays, **RGB by default** (HxWx3; HxWx4 RGBA; HxW gray), or PIL
 images. Pass ``color="bgr"`` for OpenCV frames (``cv2.imread``, ``VideoCapture.read``).
 
-An :class:`Analyzer` is thread-safe and releases the GIL while it works.
+An :class:`Analyzer` is thread-safe and releases the GIL while it works. For video, a
+:class:`Tracker` follows faces from frame to frame with stable ``track_id`` s and smoothed values.
 """
 
-from ._emotion import EXPRESSIONS, Analyzer, BBox, Detection, Face, __version__
+from ._emotion import EXPRESSIONS, Analyzer, BBox, Detection, Face, TrackedFace, Tracker, __version__
 from ._errors import (
     DetectorError,
     EmotionError,
@@ -30,6 +31,8 @@ __all__ = [
     "BBox",
     "Detection",
     "Face",
+    "Tracker",
+    "TrackedFace",
     "__version__",
     "EmotionError",
     "ImageError",

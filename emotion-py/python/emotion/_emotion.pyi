@@ -2,12 +2,12 @@
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Literal, Protocol, Union, final
+from typing import Literal, Protocol, TypedDict, Union, final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["__version__", "EXPRESSIONS", "Analyzer", "BBox", "Detection", "Face"]
+__all__ = ["__version__", "EXPRESSIONS", "Analyzer", "BBox", "Detection", "Face", "Tracker", "TrackedFace"]
 
 __version__: str
 """The library version, ``MAJOR.MINOR.PATCH``."""
@@ -130,7 +130,7 @@ class Analyzer:
         pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
             faster and misses more faces.
         window_step: detector sliding-window step, pixels, in [1, 64].
-        threads: most threads one call uses to run the model over several faces, in [1, 256];
+        threads: most threads one call uses (detection and the model), in [1, 256];
             ``None``: the number of CPU cores.
 
     Raises:
@@ -182,3 +182,99 @@ class Analyzer:
             InvalidBoxError: a box with a non-finite value, width or height <= 0, or entirely
                 outside the image.
         """
+
+class _RawValues(TypedDict):
+    probabilities: dict[str, float]
+    valence: float
+    arousal: float
+
+@final
+class TrackedFace:
+    """A face on one video frame (:meth:`Tracker.update`): the fields of a :class:`Face`
+    (``bbox`` and ``detection_score`` from this frame; ``probabilities``, ``expression``,
+    ``valence`` and ``arousal`` smoothed over the track) plus ``track_id`` and this frame's own
+    unsmoothed values in ``raw``."""
+
+    @property
+    def track_id(self) -> int:
+        """Stable id of the track (the same person from frame to frame), from 1 up, never reused
+        by one :class:`Tracker`."""
+    @property
+    def bbox(self) -> BBox:
+        """The face box on this frame, pixels, clamped to the image."""
+    @property
+    def detection_score(self) -> float | None:
+        """This frame's detection score."""
+    @property
+    def expression(self) -> str:
+        """The most probable smoothed expression, one of :data:`EXPRESSIONS`."""
+    @property
+    def probabilities(self) -> dict[str, float]:
+        """Smoothed expression name -> probability in [0, 1] (sums to 1)."""
+    @property
+    def valence(self) -> float:
+        """Smoothed valence in [-1, 1]."""
+    @property
+    def arousal(self) -> float:
+        """Smoothed arousal in [-1, 1]."""
+    @property
+    def raw(self) -> _RawValues:
+        """This frame's own values: ``{"probabilities": {...}, "valence": v, "arousal": a}``."""
+    def to_dict(self) -> dict[str, object]:
+        """The shape of one face in the CLI's video JSON: ``track_id``, the :meth:`Face.to_dict`
+        keys (smoothed values) and ``raw``."""
+
+@final
+class Tracker:
+    """Follows faces through a video: feed frames in order with their time, get faces with a
+    stable ``track_id`` and expression probabilities, valence and arousal smoothed over time.
+
+    Between whole-frame detections (every ``detection_interval`` frames, after a scene cut, and
+    when a track is lost) each face is re-found in a margin around its last box, which is much
+    cheaper. Frames are **RGB by default**: pass ``color="bgr"`` for OpenCV frames. One tracker
+    per video; not for use from several threads at once.
+
+    Args:
+        analyzer: the :class:`Analyzer` to use (detector, model, threads); ``None``: a default one.
+        detection_interval: whole-frame detection every this many frames, in [1, 1000].
+        search_margin: margin searched around a face's last box, in box sides, in [0.1, 4].
+        scale_range: faces re-found between ``side / scale_range`` and ``side * scale_range``,
+            in [1.1, 4].
+        max_age_ms: a track ends after this long unseen, ms, in [0, 3600000]; a person who
+            comes back later gets a new ``track_id``.
+        min_iou: smallest box overlap (IoU) continuing a track, in (0, 1].
+        half_life_ms: smoothing half-life, ms, in [0, 3600000]; 0 turns smoothing off.
+        scene_cut_threshold: luma-histogram distance between consecutive frames (total
+            variation, in [0, 1]) that ends every track, in (0, 1]; 1 never cuts.
+
+    Raises:
+        InvalidOptionError: an option out of range.
+    """
+
+    def __new__(
+        cls,
+        analyzer: Analyzer | None = None,
+        *,
+        detection_interval: int = 10,
+        search_margin: float = 0.5,
+        scale_range: float = 1.5,
+        max_age_ms: float = 1000.0,
+        min_iou: float = 0.3,
+        half_life_ms: float = 300.0,
+        scene_cut_threshold: float = 0.5,
+    ) -> Tracker: ...
+    def update(self, image: _ImageInput, time_ms: float, *, color: _Color = "rgb") -> list[TrackedFace]:
+        """Processes the next frame, shown at ``time_ms`` milliseconds (any origin).
+
+        Returns:
+            The faces found on this frame, by increasing ``track_id``.
+
+        Raises:
+            InvalidOptionError: ``time_ms`` not finite or not later than the previous frame's.
+            TypeError, ValueError, ImageError: as :meth:`Analyzer.analyze`.
+        """
+    def reset(self) -> None:
+        """Ends every track, as at the start of a new video (track ids keep counting up)."""
+    @property
+    def track_count(self) -> int:
+        """Live tracks, including faces unseen on the last frame but not yet expired."""

@@ -1,0 +1,131 @@
+"""emotion.Tracker: track ids through synthetic clips, smoothing, errors, and parity with the Rust
+tracker (the CLI's video mode) on the same frames."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import emotion
+from conftest import CLI, REPO_ROOT
+
+SAMPLE = REPO_ROOT / "examples" / "data" / "astronaut.png"
+FPS = 25  # 40 ms a frame: exact in binary, so the CLI's times equal ours
+
+
+def frames(n: int = 16, cut_at: int | None = None) -> list[np.ndarray]:
+    """640x480 RGB frames: the sample face (240 px) panning right; a bright background from
+    `cut_at` on (a scene cut)."""
+    face = np.asarray(Image.open(SAMPLE).convert("RGB").resize((240, 240), Image.BILINEAR))
+    out = []
+    for i in range(n):
+        bg = 230 if cut_at is not None and i >= cut_at else 70
+        f = np.full((480, 640, 3), bg, np.uint8)
+        x = 40 + 20 * i
+        f[90:330, x : x + 240] = face
+        out.append(f)
+    return out
+
+
+def test_one_id_through_a_pan_and_bgr_input():
+    clip = frames()
+    tracker = emotion.Tracker(detection_interval=5)
+    bgr_tracker = emotion.Tracker(detection_interval=5)
+    ids = []
+    for i, f in enumerate(clip):
+        faces = tracker.update(f, i * 40.0)
+        same = bgr_tracker.update(np.ascontiguousarray(f[:, :, ::-1]), i * 40.0, color="bgr")
+        assert [x.to_dict() for x in faces] == [x.to_dict() for x in same]
+        assert len(faces) == 1, f"frame {i}: {faces}"
+        ids.append(faces[0].track_id)
+    assert len(set(ids)) == 1
+    assert tracker.track_count == 1
+    d = faces[0].to_dict()
+    assert set(d) == {"track_id", "bbox", "detection_score", "expression", "probabilities", "valence", "arousal", "raw"}
+    assert set(d["raw"]) == {"probabilities", "valence", "arousal"}
+    assert abs(sum(d["probabilities"].values()) - 1) < 1e-4
+    assert faces[0].raw == d["raw"]
+
+
+def test_cut_gives_new_id_and_reset():
+    tracker = emotion.Tracker()
+    out = [tracker.update(f, i * 40.0) for i, f in enumerate(frames(10, cut_at=5))]
+    assert all(len(f) == 1 for f in out)
+    assert out[4][0].track_id != out[5][0].track_id
+    tracker.reset()
+    assert tracker.track_count == 0
+    again = tracker.update(frames(1)[0], 0.0)  # times may restart after reset
+    assert again[0].track_id > out[-1][0].track_id
+
+
+def test_smoothing_half_life():
+    a, b = frames(1)[0], frames(1)[0].copy()
+    b[90:330, 40:280] = b[90:330, 40:280][:, ::-1]  # mirrored face: a step in the raw values
+    tracker = emotion.Tracker(half_life_ms=200.0)
+    fa = tracker.update(a, 0.0)[0]
+    fb = tracker.update(b, 200.0)[0]
+    assert fa.track_id == fb.track_id
+    for name, p in fb.probabilities.items():
+        expected = fa.raw["probabilities"][name] + 0.5 * (fb.raw["probabilities"][name] - fa.raw["probabilities"][name])
+        assert abs(p - expected) < 1e-6
+    assert abs(fb.valence - (fa.raw["valence"] + fb.raw["valence"]) / 2) < 1e-6
+
+
+def test_errors():
+    tracker = emotion.Tracker()
+    f = frames(1)[0]
+    tracker.update(f, 100.0)
+    with pytest.raises(emotion.InvalidOptionError, match="later than the previous"):
+        tracker.update(f, 100.0)
+    with pytest.raises(emotion.InvalidOptionError, match="finite"):
+        tracker.update(f, float("nan"))
+    with pytest.raises(emotion.InvalidOptionError, match="half_life_ms"):
+        emotion.Tracker(half_life_ms=-1)
+    with pytest.raises(emotion.InvalidOptionError, match="detection_interval"):
+        emotion.Tracker(detection_interval=0)
+    with pytest.raises(emotion.InvalidOptionError, match="detection_interval"):
+        emotion.Tracker(detection_interval=-3)
+    with pytest.raises(ValueError, match="color"):
+        tracker.update(f, 200.0, color="hsv")
+    with pytest.raises(TypeError):
+        emotion.Tracker(analyzer="not an analyzer")
+
+
+def test_matches_the_rust_tracker_through_the_cli(tmp_path):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("SKIPPED: ffmpeg is not installed (needed to write the clip the CLI reads)")
+    if not CLI.exists():
+        pytest.fail(f"{CLI} not built: run `cargo build --release -p emotion-cli`")
+    clip = frames(14, cut_at=10)
+    video = tmp_path / "clip.avi"
+    # Uncompressed RGB frames: the CLI decodes exactly these pixels.
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x480", "-r", str(FPS),
+         "-i", "-", "-c:v", "rawvideo", "-pix_fmt", "bgr24", str(video)],
+        input=b"".join(f.tobytes() for f in clip), check=True,
+    )
+    out = subprocess.run([str(CLI), "--detection-interval", "4", "--half-life-ms", "150", str(video)],
+                         check=True, capture_output=True, text=True).stdout
+    lines = [json.loads(l) for l in out.splitlines()]
+    assert [l["frame"] for l in lines] == list(range(len(clip)))
+    analyzer = emotion.Analyzer()
+    tracker = emotion.Tracker(analyzer, detection_interval=4, half_life_ms=150.0)
+    f32 = np.float32
+    for i, (frame, line) in enumerate(zip(clip, lines)):
+        assert line["time_ms"] == i * 1000 / FPS
+        ours = [f.to_dict() for f in tracker.update(frame, line["time_ms"])]
+        theirs = line["faces"]
+        assert [f["track_id"] for f in ours] == [f["track_id"] for f in theirs], f"frame {i}"
+        for a, b in zip(ours, theirs):
+            assert {k: f32(v) for k, v in a["bbox"].items()} == {k: f32(v) for k, v in b["bbox"].items()}
+            for key in ("valence", "arousal"):
+                assert f32(a[key]) == f32(b[key]) and f32(a["raw"][key]) == f32(b["raw"][key])
+            for name in emotion.EXPRESSIONS:
+                assert f32(a["probabilities"][name]) == f32(b["probabilities"][name])
+                assert f32(a["raw"]["probabilities"][name]) == f32(b["raw"]["probabilities"][name])
+            assert a["expression"] == b["expression"]
+    ids = [f["track_id"] for l in lines for f in l["faces"]]
+    assert len(ids) >= 13 and ids[0] != ids[-1]
