@@ -114,8 +114,10 @@ fn whole_image_classifies_a_tight_crop_that_detection_misses() {
     let dir = temp_dir("whole");
     let sample = image::open(SAMPLE).unwrap().into_rgb8();
     let face = lines(&emotion(&[SAMPLE])).remove(0)["faces"][0]["bbox"].clone();
-    let (x, y) = (face["x"].as_f64().unwrap() as u32, face["y"].as_f64().unwrap() as u32);
-    let (w, h) = (face["width"].as_f64().unwrap() as u32, face["height"].as_f64().unwrap() as u32);
+    // The middle of the detector's box: eyes, nose and mouth filling the frame.
+    let (bw, bh) = (face["width"].as_f64().unwrap(), face["height"].as_f64().unwrap());
+    let (x, y) = ((face["x"].as_f64().unwrap() + 0.15 * bw) as u32, (face["y"].as_f64().unwrap() + 0.15 * bh) as u32);
+    let (w, h) = ((0.7 * bw) as u32, (0.7 * bh) as u32);
     let crop = image::imageops::crop_imm(&sample, x, y, w, h).to_image();
     let path = dir.join("crop.png");
     crop.save(&path).unwrap();
