@@ -17,13 +17,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def shared():
-    """The FER+ data beside the repository (../shared); tests that need it skip, saying so, when it
-    is absent, unless EMOTION_REQUIRE_SHARED=1 (CI), which makes that a failure."""
-    if not (config.FERPLUS_TRAIN / "label.csv").exists():
-        reason = f"needs FER+ data in {config.FERPLUS_TRAIN} (test-only data beside the repository), absent"
-        if os.environ.get("EMOTION_REQUIRE_SHARED") == "1":
-            pytest.fail(f"{reason} and EMOTION_REQUIRE_SHARED=1")
-        pytest.skip(reason)
+    assert (config.FERPLUS_TRAIN / "label.csv").exists(), f"missing {config.FERPLUS_TRAIN}"
     return config.SHARED
 
 

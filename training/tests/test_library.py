@@ -8,7 +8,7 @@ from PIL import Image
 
 from training import config
 
-ASTRONAUT = config.REPO_ROOT / "examples" / "data" / "astronaut.png"
+ASTRONAUT = config.SHARED / "photos" / "misc" / "astronaut.png"
 
 
 def _analyze(model_path):
