@@ -379,10 +379,7 @@ pub unsafe extern "C" fn emotion_analyzer_model_info(
             version: a.version.as_ptr(),
             training_data: a.training_data.as_ptr(),
             description: a.description.as_ptr(),
-            input_color: match pre.color {
-                InputColor::Gray => EMOTION_INPUT_COLOR_GRAY,
-                InputColor::Rgb => EMOTION_INPUT_COLOR_RGB,
-            },
+            input_color: if pre.color == InputColor::Gray { EMOTION_INPUT_COLOR_GRAY } else { EMOTION_INPUT_COLOR_RGB },
             input_height: pre.height as u32,
             input_width: pre.width as u32,
             input_channels: pre.color.channels() as u32,

@@ -148,14 +148,14 @@ impl emotion_face {
                 self.expression
             ))
         })?;
-        Ok(Face {
-            bbox: self.bbox.into(),
-            detection_score: (!self.detection_score.is_nan()).then_some(self.detection_score),
-            probabilities: self.probabilities,
+        Ok(Face::new(
+            self.bbox.into(),
+            (!self.detection_score.is_nan()).then_some(self.detection_score),
+            self.probabilities,
             expression,
-            valence: self.valence,
-            arousal: self.arousal,
-        })
+            self.valence,
+            self.arousal,
+        ))
     }
 }
 
@@ -296,13 +296,12 @@ impl emotion_options {
     /// check of their own (enumerations, counts, pairs) are checked here, the ranges by the core
     /// when building.
     pub(crate) fn to_core(self) -> Result<CoreOptions, Failure> {
-        let detector = DetectorOptions {
-            min_face_size: self.min_face_size,
-            max_face_size: (self.max_face_size != 0).then_some(self.max_face_size),
-            score_threshold: self.score_threshold,
-            pyramid_scale_factor: self.pyramid_scale_factor,
-            window_step: self.window_step,
-        };
+        let detector = DetectorOptions::default()
+            .with_min_face_size(self.min_face_size)
+            .with_max_face_size((self.max_face_size != 0).then_some(self.max_face_size))
+            .with_score_threshold(self.score_threshold)
+            .with_pyramid_scale_factor(self.pyramid_scale_factor)
+            .with_window_step(self.window_step);
         let flip_average = match self.flip_average {
             0 => false,
             1 => true,
@@ -334,15 +333,13 @@ impl emotion_options {
             n => Err(Failure::invalid(format!("invalid option {name}_count = {n}: must be 0, 1 or 3"))),
         };
         let unset_nan = |v: f32| (!v.is_nan()).then_some(v);
-        let overrides = ModelOverrides {
-            color,
-            size,
-            mean: channels("mean", self.mean_count, self.mean)?,
-            std: channels("std", self.std_count, self.std)?,
-            crop_scale: unset_nan(self.crop_scale),
-            crop_shift_y: unset_nan(self.crop_shift_y),
-            batch_size: Some(self.batch_size as usize),
-        };
+        let mut overrides = ModelOverrides::default().with_batch_size(self.batch_size as usize);
+        overrides.color = color;
+        overrides.size = size;
+        overrides.mean = channels("mean", self.mean_count, self.mean)?;
+        overrides.std = channels("std", self.std_count, self.std)?;
+        overrides.crop_scale = unset_nan(self.crop_scale);
+        overrides.crop_shift_y = unset_nan(self.crop_shift_y);
         Ok(CoreOptions {
             detector,
             threads: self.threads as usize,

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use crate::detect::{DetectorOptions, Detection, FaceDetector, SeetaDetector};
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
-use crate::image::{BBox, ImageView};
 use crate::model::{EmotionModel, ModelOverrides, Prediction, Preprocessing};
+use crate::pixels::{BBox, ImageView};
 
-/// One analysed face.
+/// One analysed face. `#[non_exhaustive]`: later versions may add fields (e.g. landmarks), so
+/// read the fields rather than destructuring or constructing a `Face`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Face {
     /// Face bounding box in pixels (origin top-left), clamped to the image.
     pub bbox: BBox,
@@ -29,6 +31,20 @@ pub struct Face {
 }
 
 impl Face {
+    /// A face from its parts (for drawing results that came from elsewhere, e.g. across FFI):
+    /// box in pixels, detection score (`None` for caller boxes), probabilities in AffectNet
+    /// order, the expression to label it with, valence and arousal.
+    pub const fn new(
+        bbox: BBox,
+        detection_score: Option<f32>,
+        probabilities: [f32; EXPRESSION_COUNT],
+        expression: Expression,
+        valence: f32,
+        arousal: f32,
+    ) -> Self {
+        Face { bbox, detection_score, probabilities, expression, valence, arousal }
+    }
+
     /// Probability of one expression, in [0, 1].
     pub fn probability(&self, e: Expression) -> f32 {
         self.probabilities[e as usize]

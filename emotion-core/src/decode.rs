@@ -16,7 +16,7 @@ use std::rc::Rc;
 use image::{DynamicImage, ImageDecoder, ImageFormat};
 
 use crate::error::{Error, Result};
-use crate::image::DEFAULT_MAX_PIXELS;
+use crate::pixels::DEFAULT_MAX_PIXELS;
 
 /// How [`load_image`] treats a file. The default is strict: any decoding error, including data
 /// that ends early, is an [`Error::Decode`].

@@ -9,7 +9,7 @@
 
 use crate::analyzer::Face;
 use crate::error::Result;
-use crate::image::{ImageView, PixelFormat};
+use crate::pixels::{ImageView, PixelFormat};
 
 /// Box outline colour (RGB).
 pub const BOX_COLOR: [u8; 3] = [0, 230, 118];

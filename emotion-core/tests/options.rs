@@ -48,18 +48,18 @@ fn with_option(b: AnalyzerBuilder, option: &str, v: &Value) -> Option<AnalyzerBu
                 "rgb" => InputColor::Rgb,
                 _ => return None,
             };
-            return over(ModelOverrides { color: Some(color), ..Default::default() });
+            return over(ModelOverrides::default().with_color(color));
         }
         "input_size" => {
             let s = v.as_array().unwrap();
             let size = (s[0].as_u64().unwrap() as usize, s[1].as_u64().unwrap() as usize);
-            return over(ModelOverrides { size: Some(size), ..Default::default() });
+            return over(ModelOverrides::default().with_size(size.0, size.1));
         }
-        "mean" => return over(ModelOverrides { mean: Some(floats(v)), ..Default::default() }),
-        "std" => return over(ModelOverrides { std: Some(floats(v)), ..Default::default() }),
-        "crop_scale" => return over(ModelOverrides { crop_scale: Some(float(v)), ..Default::default() }),
-        "crop_shift_y" => return over(ModelOverrides { crop_shift_y: Some(float(v)), ..Default::default() }),
-        "batch_size" => return over(ModelOverrides { batch_size: Some(uint()? as usize), ..Default::default() }),
+        "mean" => return over(ModelOverrides::default().with_mean(floats(v))),
+        "std" => return over(ModelOverrides::default().with_std(floats(v))),
+        "crop_scale" => return over(ModelOverrides::default().with_crop_scale(float(v))),
+        "crop_shift_y" => return over(ModelOverrides::default().with_crop_shift_y(float(v))),
+        "batch_size" => return over(ModelOverrides::default().with_batch_size(uint()? as usize)),
         other => panic!("option {other} is not handled by this test"),
     })
 }
@@ -88,7 +88,7 @@ fn zero_means_the_default_for_counts_and_limits() {
     assert_eq!(a.threads(), std::thread::available_parallelism().unwrap().get());
     assert_eq!(a.max_faces(), None);
     let b = Analyzer::builder()
-        .model_overrides(ModelOverrides { batch_size: Some(0), ..Default::default() })
+        .model_overrides(ModelOverrides::default().with_batch_size(0))
         .build()
         .unwrap();
     assert_eq!(b.model().batch_size(), 1);

@@ -128,7 +128,7 @@ proptest! {
             Err(e) => panic!("unexpected error {e:?}"),
         }
         let mut canvas = img.clone();
-        let faces: Vec<Face> = boxes.iter().map(|&bbox| Face { bbox, ..dummy_face() }).collect();
+        let faces: Vec<Face> = boxes.iter().map(|&bbox| face_at(bbox)).collect();
         emotion_core::draw::draw_faces_rgb(&mut canvas, &faces);
     }
 
@@ -147,7 +147,8 @@ proptest! {
         batch in proptest::option::of(0usize..70),
         mean in proptest::option::of(proptest::collection::vec(awkward_f32(), 0..4)),
     ) {
-        let overrides = ModelOverrides { crop_scale, crop_shift_y, batch_size: batch, mean, ..Default::default() };
+        let mut overrides = ModelOverrides::default();
+        (overrides.crop_scale, overrides.crop_shift_y, overrides.batch_size, overrides.mean) = (crop_scale, crop_shift_y, batch, mean);
         let built = Analyzer::builder()
             .min_face_size(min_face)
             .max_face_size(max_face)
@@ -199,15 +200,8 @@ proptest! {
     }
 }
 
-fn dummy_face() -> Face {
-    Face {
-        bbox: BBox::default(),
-        detection_score: None,
-        probabilities: [0.125; 8],
-        expression: emotion_core::Expression::Neutral,
-        valence: 0.0,
-        arousal: 0.0,
-    }
+fn face_at(bbox: BBox) -> Face {
+    Face::new(bbox, None, [0.125; 8], emotion_core::Expression::Neutral, 0.5, -0.5)
 }
 
 /// Small images encoded in every supported format, made once.

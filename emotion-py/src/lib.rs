@@ -397,14 +397,14 @@ struct Face {
 
 impl Face {
     fn to_core(&self) -> CoreFace {
-        CoreFace {
-            bbox: self.bbox.to_core(),
-            detection_score: self.detection_score.map(|s| s as f32),
-            probabilities: self.probabilities,
-            expression: self.expression,
-            valence: self.valence as f32,
-            arousal: self.arousal as f32,
-        }
+        CoreFace::new(
+            self.bbox.to_core(),
+            self.detection_score.map(|s| s as f32),
+            self.probabilities,
+            self.expression,
+            self.valence as f32,
+            self.arousal as f32,
+        )
     }
 }
 
@@ -579,15 +579,14 @@ impl Analyzer {
                 Some((h, w)) => Some((unsigned("input_size", h)?, unsigned("input_size", w)?)),
                 None => None,
             };
-            let overrides = ModelOverrides {
-                color,
-                size,
-                mean,
-                std,
-                crop_scale,
-                crop_shift_y,
-                batch_size: batch_size.map(|b| unsigned("batch_size", b)).transpose()?,
-            };
+            let mut overrides = ModelOverrides::default();
+            overrides.color = color;
+            overrides.size = size;
+            overrides.mean = mean;
+            overrides.std = std;
+            overrides.crop_scale = crop_scale;
+            overrides.crop_shift_y = crop_shift_y;
+            overrides.batch_size = batch_size.map(|b| unsigned("batch_size", b)).transpose()?;
             let mut builder = emotion_core::Analyzer::builder()
                 .min_face_size(unsigned("min_face_size", min_face_size)?)
                 .max_face_size(unsigned("max_face_size", max_face_size.unwrap_or(0))?)

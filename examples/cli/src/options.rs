@@ -97,23 +97,21 @@ impl Args {
     /// Builds the analyzer the flags describe.
     pub fn build_analyzer(&self) -> emotion_core::Result<Analyzer> {
         let a = &self.analyzer;
-        let overrides = ModelOverrides {
-            color: a.input_color,
-            size: a.input_size,
-            mean: a.mean.clone(),
-            std: a.std.clone(),
-            crop_scale: a.crop_scale,
-            crop_shift_y: a.crop_shift_y,
-            batch_size: a.batch_size,
-        };
+        let mut overrides = ModelOverrides::default();
+        overrides.color = a.input_color;
+        overrides.size = a.input_size;
+        overrides.mean = a.mean.clone();
+        overrides.std = a.std.clone();
+        overrides.crop_scale = a.crop_scale;
+        overrides.crop_shift_y = a.crop_shift_y;
+        overrides.batch_size = a.batch_size;
+        let detector = DetectorOptions::default()
+            .with_min_face_size(a.min_face_size)
+            .with_score_threshold(a.score_threshold)
+            .with_pyramid_scale_factor(a.pyramid_scale_factor)
+            .with_window_step(a.window_step);
         let mut builder = Analyzer::builder()
-            .detector_options(DetectorOptions {
-                min_face_size: a.min_face_size,
-                max_face_size: None,
-                score_threshold: a.score_threshold,
-                pyramid_scale_factor: a.pyramid_scale_factor,
-                window_step: a.window_step,
-            })
+            .detector_options(detector)
             .max_face_size(a.max_face_size)
             .max_faces(a.max_faces)
             .threads(a.threads)
