@@ -123,6 +123,9 @@ impl Canvas<'_> {
         let x1 = x.saturating_add(w).clamp(0, i64::from(self.width)) as usize;
         let y0 = y.clamp(0, i64::from(self.height)) as usize;
         let y1 = y.saturating_add(h).clamp(0, i64::from(self.height)) as usize;
+        if x1 <= x0 || y1 <= y0 {
+            return;
+        }
         let bpp = self.format.bytes_per_pixel();
         let pixel: &[u8] = match self.format {
             PixelFormat::Rgb8 => &[r, g, b],
@@ -141,9 +144,10 @@ impl Canvas<'_> {
     }
 }
 
-/// Rounds to the nearest integer, saturating (NaN gives 0).
+/// Rounds to the nearest integer, clamped to +-2^31 (NaN gives 0) so that sums of a few
+/// coordinates cannot overflow: huge boxes are drawn clipped, never wrapped around.
 fn round(v: f32) -> i64 {
-    v.round() as i64
+    (v.round() as i64).clamp(-(1 << 31), 1 << 31)
 }
 
 #[cfg(test)]
