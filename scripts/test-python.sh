@@ -67,7 +67,8 @@ import sys, tarfile, zipfile
 wheel, sdist = sys.argv[1:]
 names = zipfile.ZipFile(wheel).namelist()
 need = ["LICENSE-MIT", "LICENSE-APACHE", "THIRD_PARTY_NOTICES.md"]
-missing = [n for n in need if not any(x.endswith(".dist-info/licenses/" + n) for x in names)]
+# PEP 639 puts them under .dist-info/licenses/.
+missing = [n for n in need if not any(".dist-info/" in x and x.endswith("/" + n) for x in names)]
 members = tarfile.open(sdist).getnames()
 for path in need + ["emotion-core/models/emotion.onnx", "emotion-core/models/seeta_fd_frontal_v1.0.bin",
                     "emotion-core/models/LICENSE-seetaface.txt"]:
