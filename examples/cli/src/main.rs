@@ -5,15 +5,17 @@
 //! file failed, 2 for bad arguments or models.
 
 mod annotate;
+mod jobs;
 mod report;
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use emotion_core::{Analyzer, DetectorOptions, Face, ImageView};
+use emotion_core::{Analyzer, DetectorOptions, ImageView};
 
 /// File name extensions treated as images when walking folders.
 const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp"];
@@ -45,6 +47,10 @@ struct Args {
     /// Write each image with boxes, labels and a valence/arousal marker into this folder (PNG).
     #[arg(long, value_name = "DIR")]
     annotate: Option<PathBuf>,
+    /// Files analysed at once, one thread each (0: one per core, the default). Output keeps the
+    /// input order; with more than one job each runs the model on 1 thread.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    jobs: usize,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +65,10 @@ fn main() -> ExitCode {
     );
     if let Some(m) = &args.model {
         builder = builder.model_path(m);
+    }
+    let jobs = jobs::resolve(args.jobs);
+    if jobs > 1 {
+        builder = builder.threads(1); // the jobs already use every core
     }
     let analyzer = match builder.build() {
         Ok(a) => a,
@@ -85,32 +95,38 @@ fn main() -> ExitCode {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut stdout = std::io::stdout().lock();
-    let mut annotated = annotate::Names::default();
-    for file in &files {
-        match process(&analyzer, file) {
-            Ok((json, img, faces)) => {
+    let mut names = annotate::Names::default();
+    let annotated: Vec<Option<PathBuf>> =
+        files.iter().map(|f| args.annotate.as_ref().map(|dir| dir.join(names.unique(f)))).collect();
+    let mut exit = None;
+    let work = |i: usize| process(&analyzer, &files[i], annotated[i].as_deref());
+    jobs::run_ordered(files.len(), jobs, work, || progress.inc(1), |i, outcome| {
+        match outcome {
+            Ok((json, annotate_result)) => {
                 if let Err(e) = writeln!(stdout, "{json}") {
                     // A closed pipe (`emotion dir/ | head`) ends the run quietly, like other tools.
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return ExitCode::SUCCESS;
-                    }
-                    eprintln!("emotion: cannot write to stdout: {e}");
-                    return ExitCode::from(1);
+                    exit = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        ExitCode::SUCCESS
+                    } else {
+                        eprintln!("emotion: cannot write to stdout: {e}");
+                        ExitCode::from(1)
+                    });
+                    return ControlFlow::Break(());
                 }
-                if let Some(dir) = &args.annotate {
-                    let out = dir.join(annotated.unique(file));
-                    if let Err(e) = annotate::write(&out, &img, &faces) {
-                        progress.suspend(|| eprintln!("emotion: {e}"));
-                        failed += 1;
-                    }
+                if let Err(e) = annotate_result {
+                    progress.suspend(|| eprintln!("emotion: {e}"));
+                    failed += 1;
                 }
             }
             Err(e) => {
-                progress.suspend(|| eprintln!("emotion: {}: {e}", file.display()));
+                progress.suspend(|| eprintln!("emotion: {}: {e}", files[i].display()));
                 failed += 1;
             }
         }
-        progress.inc(1);
+        ControlFlow::Continue(())
+    });
+    if let Some(code) = exit {
+        return code;
     }
     progress.finish_and_clear();
     if failed > 0 {
@@ -159,8 +175,13 @@ fn is_image_name(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Decodes and analyses one file: its JSON line, pixels and faces.
-fn process(analyzer: &Analyzer, file: &Path) -> emotion_core::Result<(String, image::RgbImage, Vec<Face>)> {
+/// Decodes and analyses one file: its JSON line, and the outcome of writing the annotated copy
+/// to `annotated` when asked.
+fn process(
+    analyzer: &Analyzer,
+    file: &Path,
+    annotated: Option<&Path>,
+) -> emotion_core::Result<(String, Result<(), String>)> {
     let t0 = Instant::now();
     let img = emotion_core::load_rgb(file)?;
     let view = ImageView::try_from(&img)?;
@@ -172,5 +193,6 @@ fn process(analyzer: &Analyzer, file: &Path) -> emotion_core::Result<(String, im
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     let timings = report::Timings { decode_ms: ms(t0, t1), detect_ms: ms(t1, t2), classify_ms: ms(t2, t3), total_ms: ms(t0, t3) };
     let json = report::image_json(file, img.width(), img.height(), &faces, &timings);
-    Ok((json, img, faces))
+    let annotate_result = annotated.map_or(Ok(()), |out| annotate::write(out, &img, &faces));
+    Ok((json, annotate_result))
 }
