@@ -2,19 +2,22 @@
 //!
 //! One JSON object per image on stdout; progress on stderr; `--annotate DIR` writes each image
 //! with its faces drawn. Unreadable or damaged files are reported and skipped; the exit code is
-//! 1 if any file failed, 2 for bad arguments or models. Flags: `options.rs`; JSON: `report.rs`.
+//! 1 if any file failed, 2 for bad arguments or models. Flags: `options.rs`; JSON: `report.rs`;
+//! parallel files: `jobs.rs`.
 
 mod annotate;
+mod jobs;
 mod options;
 mod report;
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use emotion_core::{Analyzer, BBox, Face, ImageView, LoadOptions};
+use emotion_core::{Analyzer, BBox, ImageView, LoadOptions};
 
 use options::Args;
 
@@ -23,7 +26,8 @@ const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "bmp", "gif", "tif", 
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let analyzer = match args.build_analyzer() {
+    let jobs = jobs::resolve(args.jobs);
+    let analyzer = match args.build_analyzer(jobs) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("emotion: {e}");
@@ -52,33 +56,39 @@ fn main() -> ExitCode {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut stdout = std::io::stdout().lock();
-    let mut annotated = annotate::Names::default();
-    let load_options = args.load_options();
-    for file in &files {
-        match process(&analyzer, file, &load_options, args.whole_image) {
-            Ok((json, img, faces)) => {
+    let mut names = annotate::Names::default();
+    let annotated: Vec<Option<PathBuf>> =
+        files.iter().map(|f| args.annotate.as_ref().map(|dir| dir.join(names.unique(f)))).collect();
+    let mut exit = None;
+    let load = args.load_options();
+    let work = |i: usize| process(&analyzer, &files[i], &load, args.whole_image, annotated[i].as_deref());
+    jobs::run_ordered(files.len(), jobs, work, || progress.inc(1), |i, outcome| {
+        match outcome {
+            Ok((json, annotate_result)) => {
                 if let Err(e) = writeln!(stdout, "{json}") {
                     // A closed pipe (`emotion dir/ | head`) ends the run quietly, like other tools.
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return ExitCode::SUCCESS;
-                    }
-                    eprintln!("emotion: cannot write to stdout: {e}");
-                    return ExitCode::from(1);
+                    exit = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        ExitCode::SUCCESS
+                    } else {
+                        eprintln!("emotion: cannot write to stdout: {e}");
+                        ExitCode::from(1)
+                    });
+                    return ControlFlow::Break(());
                 }
-                if let Some(dir) = &args.annotate {
-                    let out = dir.join(annotated.unique(file));
-                    if let Err(e) = annotate::write(&out, &img, &faces) {
-                        progress.suspend(|| eprintln!("emotion: {e}"));
-                        failed += 1;
-                    }
+                if let Err(e) = annotate_result {
+                    progress.suspend(|| eprintln!("emotion: {e}"));
+                    failed += 1;
                 }
             }
             Err(e) => {
-                progress.suspend(|| eprintln!("emotion: {}: {e}", file.display()));
+                progress.suspend(|| eprintln!("emotion: {}: {e}", files[i].display()));
                 failed += 1;
             }
         }
-        progress.inc(1);
+        ControlFlow::Continue(())
+    });
+    if let Some(code) = exit {
+        return code;
     }
     progress.finish_and_clear();
     if failed > 0 {
@@ -127,14 +137,16 @@ fn is_image_name(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Decodes and analyses one file: its JSON line, pixels and faces. With `whole_image` the whole
-/// picture is classified as one face (no detection).
+/// Decodes and analyses one file: its JSON line, and the outcome of writing the annotated copy
+/// to `annotated` when asked. With `whole_image` the whole picture is classified as one face
+/// (no detection).
 fn process(
     analyzer: &Analyzer,
     file: &Path,
     load: &LoadOptions,
     whole_image: bool,
-) -> emotion_core::Result<(String, image::RgbImage, Vec<Face>)> {
+    annotated: Option<&Path>,
+) -> emotion_core::Result<(String, Result<(), String>)> {
     let t0 = Instant::now();
     let loaded = emotion_core::load_image(file, load)?;
     let img = loaded.image;
@@ -154,5 +166,6 @@ fn process(
     let timings = report::Timings { decode_ms: ms(t0, t1), detect_ms: ms(t1, t2), classify_ms: ms(t2, t3), total_ms: ms(t0, t3) };
     let image = report::ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
     let json = report::image_json(file, &image, analyzer, &faces, &timings);
-    Ok((json, img, faces))
+    let annotate_result = annotated.map_or(Ok(()), |out| annotate::write(out, &img, &faces));
+    Ok((json, annotate_result))
 }

@@ -31,6 +31,11 @@ pub struct Args {
     /// Write each image with boxes, labels and a valence/arousal marker into this folder (PNG).
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
+    /// Files analysed at once, one thread each (0: one per core, the default). Output keeps the
+    /// input order; with more than one job each runs the model on 1 thread unless --threads
+    /// says otherwise.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub jobs: usize,
 
     #[command(flatten)]
     pub analyzer: AnalyzerArgs,
@@ -58,7 +63,8 @@ pub struct AnalyzerArgs {
     /// Detector window step, pixels [1, 64].
     #[arg(long, default_value_t = DetectorOptions::default().window_step)]
     pub window_step: u32,
-    /// Threads used to run the model over one image's faces [0, 256] (0 = all cores).
+    /// Threads used to run the model over one image's faces [0, 256] (0 = all cores, or 1 per
+    /// job when several --jobs run).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Average each face's prediction with that of its mirror image (two model runs per face).
@@ -94,9 +100,11 @@ impl Args {
         LoadOptions::default().allow_partial(self.allow_partial)
     }
 
-    /// Builds the analyzer the flags describe.
-    pub fn build_analyzer(&self) -> emotion_core::Result<Analyzer> {
+    /// Builds the analyzer the flags describe, for `jobs` files at once (more than one: each
+    /// runs the model on 1 thread unless `--threads` is set, since the jobs already use the cores).
+    pub fn build_analyzer(&self, jobs: usize) -> emotion_core::Result<Analyzer> {
         let a = &self.analyzer;
+        let threads = if a.threads == 0 && jobs > 1 { 1 } else { a.threads };
         let mut overrides = ModelOverrides::default();
         overrides.color = a.input_color;
         overrides.size = a.input_size;
@@ -114,7 +122,7 @@ impl Args {
             .detector_options(detector)
             .max_face_size(a.max_face_size)
             .max_faces(a.max_faces)
-            .threads(a.threads)
+            .threads(threads)
             .flip_average(a.flip_average)
             .model_overrides(overrides);
         if let Some(m) = &self.model {
