@@ -68,15 +68,14 @@ impl Default for emotion_tracker_options {
 
 impl emotion_tracker_options {
     fn to_core(self) -> TrackerOptions {
-        TrackerOptions {
-            detection_interval: self.detection_interval,
-            search_margin: self.search_margin,
-            scale_range: self.scale_range,
-            max_age_ms: self.max_age_ms,
-            min_iou: self.min_iou,
-            half_life_ms: self.half_life_ms,
-            scene_cut_threshold: self.scene_cut_threshold,
-        }
+        TrackerOptions::default()
+            .with_detection_interval(self.detection_interval)
+            .with_search_margin(self.search_margin)
+            .with_scale_range(self.scale_range)
+            .with_max_age_ms(self.max_age_ms)
+            .with_min_iou(self.min_iou)
+            .with_half_life_ms(self.half_life_ms)
+            .with_scene_cut_threshold(self.scene_cut_threshold)
     }
 }
 

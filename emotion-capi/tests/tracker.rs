@@ -42,7 +42,7 @@ fn c_tracker_matches_the_rust_tracker() {
     // The tracker keeps the analyzer alive.
     unsafe { emotion_analyzer_free(analyzer) };
 
-    let core_options = emotion_core::TrackerOptions { detection_interval: 4, half_life_ms: 120.0, ..Default::default() };
+    let core_options = emotion_core::TrackerOptions::default().with_detection_interval(4).with_half_life_ms(120.0);
     let mut rust = emotion_core::Tracker::new(Arc::new(emotion_core::Analyzer::new().unwrap()), core_options).unwrap();
 
     let mut ids = Vec::new();

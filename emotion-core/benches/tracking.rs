@@ -66,7 +66,7 @@ fn main() {
     }
     let frames = clip();
     let analyzer = Arc::new(Analyzer::builder().threads(1).build().unwrap());
-    let full_options = TrackerOptions { detection_interval: 1, ..TrackerOptions::default() };
+    let full_options = TrackerOptions::default().with_detection_interval(1);
     // Warm-up (page in the model, caches).
     run(&frames[..5], full_options, &analyzer);
     let (full_t, full_found) = run(&frames, full_options, &analyzer);

@@ -5,16 +5,26 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Result};
-use crate::image::{BBox, ImageView};
+use crate::pixels::{BBox, ImageView};
 
-/// One detected face.
+/// One detected face. `#[non_exhaustive]` (later versions may add fields such as landmarks):
+/// detectors outside this crate build one with [`Detection::new`].
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Detection {
     /// Face bounding box in pixels of the analysed image, clamped to the image.
     pub bbox: BBox,
-    /// Detector confidence. For the SeetaFace backend: the cascade's final score, unbounded
-    /// above, compared against [`DetectorOptions::score_threshold`] (typical faces score 5-40).
-    pub score: f32,
+    /// Detector confidence (the same name as [`crate::Face::detection_score`]). For the SeetaFace
+    /// backend: the cascade's final score, unbounded above, compared against
+    /// [`DetectorOptions::score_threshold`] (typical faces score 5-40).
+    pub detection_score: f32,
+}
+
+impl Detection {
+    /// A detection from its box (pixels, origin top-left) and detector score.
+    pub const fn new(bbox: BBox, detection_score: f32) -> Self {
+        Detection { bbox, detection_score }
+    }
 }
 
 /// Anything that finds faces. Implementations must be shareable between threads; the
@@ -22,13 +32,6 @@ pub struct Detection {
 pub trait FaceDetector: Send + Sync {
     /// Faces in `image`, best score first. An image with no faces gives an empty vector.
     fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>>;
-
-    /// The same faces as [`FaceDetector::detect`], using up to `threads` threads (>= 1). The
-    /// default runs `detect` on the calling thread.
-    fn detect_threads(&self, image: &ImageView<'_>, threads: usize) -> Result<Vec<Detection>> {
-        let _ = threads;
-        self.detect(image)
-    }
 
     /// Faces whose box lies mostly inside `region` (pixels) with a side between `min_face` and
     /// `max_face` pixels, best score first: the [`crate::Tracker`]'s cheap re-detection around a
@@ -50,7 +53,16 @@ pub trait FaceDetector: Send + Sync {
 }
 
 /// Settings of the SeetaFace detector, each checked by [`DetectorOptions::validate`].
+///
+/// `#[non_exhaustive]`: later versions may add settings. Start from [`Default`] and change
+/// fields with the `with_*` methods (or assign them on a `mut` value):
+///
+/// ```
+/// let options = emotion_core::DetectorOptions::default().with_min_face_size(80).with_score_threshold(3.0);
+/// assert!(options.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct DetectorOptions {
     /// Smallest face side to find, pixels, in [10, 10000]. The cascade's window is 40 px, so the
     /// image is scaled by 40 / min_face_size before detection (`rustface` ignores its own
@@ -58,8 +70,8 @@ pub struct DetectorOptions {
     /// slower. Default 40 (no rescaling). See the README's detection benchmark for the recall
     /// trade-off.
     pub min_face_size: u32,
-    /// Largest face side to look for, pixels (`None`: up to the image's short side). Smaller
-    /// values skip the coarse pyramid levels.
+    /// Largest face side to look for, pixels, >= `min_face_size` (`None` or `Some(0)`: up to
+    /// the image's short side). Smaller values skip the coarse pyramid levels.
     pub max_face_size: Option<u32>,
     /// Minimum cascade score to report a face, > 0 and finite. Default 2.0 (SeetaFace's own
     /// example setting); higher trades recall for fewer false positives.
@@ -89,6 +101,36 @@ const WINDOW: f32 = 40.0;
 const MAX_DETECTION_PIXELS: f64 = 256e6;
 
 impl DetectorOptions {
+    /// Sets [`DetectorOptions::min_face_size`] (pixels).
+    pub const fn with_min_face_size(mut self, pixels: u32) -> Self {
+        self.min_face_size = pixels;
+        self
+    }
+
+    /// Sets [`DetectorOptions::max_face_size`] (pixels; `None`: no upper limit).
+    pub const fn with_max_face_size(mut self, pixels: Option<u32>) -> Self {
+        self.max_face_size = pixels;
+        self
+    }
+
+    /// Sets [`DetectorOptions::score_threshold`].
+    pub const fn with_score_threshold(mut self, score: f32) -> Self {
+        self.score_threshold = score;
+        self
+    }
+
+    /// Sets [`DetectorOptions::pyramid_scale_factor`].
+    pub const fn with_pyramid_scale_factor(mut self, factor: f32) -> Self {
+        self.pyramid_scale_factor = factor;
+        self
+    }
+
+    /// Sets [`DetectorOptions::window_step`] (pixels).
+    pub const fn with_window_step(mut self, pixels: u32) -> Self {
+        self.window_step = pixels;
+        self
+    }
+
     /// Checks every field against its documented range.
     ///
     /// # Errors
@@ -98,7 +140,7 @@ impl DetectorOptions {
         if !(10..=10_000).contains(&self.min_face_size) {
             return bad("min_face_size", self.min_face_size.to_string(), "must be in [10, 10000] pixels");
         }
-        if let Some(m) = self.max_face_size {
+        if let Some(m) = self.max_face_size.filter(|&m| m != 0) {
             if m < self.min_face_size {
                 return bad("max_face_size", m.to_string(), "must be >= min_face_size");
             }
@@ -168,75 +210,11 @@ impl SeetaDetector {
     }
 }
 
-/// Pyramid levels scanned by one detection job. The pyramid is cut into groups of this many
-/// levels; each group is one rescaled image, cut into horizontal bands on large images. Jobs are
-/// fixed by the image and the options alone (never by the thread count), so any number of
-/// threads gives the same faces.
-const LEVELS_PER_GROUP: i32 = 3;
-/// Most bands one pyramid group is cut into.
-const MAX_BANDS: u32 = 8;
-/// Boxes of different jobs overlapping by more than this IoU are one face (rustface's own final
-/// non-maximum suppression threshold).
-const MERGE_IOU: f32 = 0.3;
-
-/// One rescaled copy of the detection image: pyramid levels `scale * factor^j`, j < levels.
-struct Group {
-    /// Pixels of this group's image per pixel of the detection image.
-    scale: f32,
-    width: u32,
-    height: u32,
-    /// `max_face_size` handed to rustface (group pixels): bounds the levels it scans.
-    max_face: u32,
-}
-
-/// One call of the cascade: rows `y0 .. y0 + height` of a group's image.
-struct Job {
-    group: usize,
-    y0: u32,
-    height: u32,
-}
-
-/// Splits the pyramid of a `width` x `height` detection image into groups and bands. A face of
-/// side <= the group's `max_face` lies wholly inside one band (bands overlap by that much).
-fn plan(width: u32, height: u32, factor: f32, max_face: Option<f32>) -> (Vec<Group>, Vec<Job>) {
-    // rustface scans levels while factor^j >= WINDOW / max_face: this value stops it after
-    // LEVELS_PER_GROUP levels with half a level of margin against rounding.
-    let group_window = (WINDOW / factor.powf(LEVELS_PER_GROUP as f32 - 0.5)).ceil();
-    let dims = |s: f32| ((width as f32 * s).round() as u32, (height as f32 * s).round() as u32);
-    let fits = |s: f32| {
-        let (w, h) = dims(s);
-        (w.min(h) as f32) >= WINDOW && max_face.map_or(true, |m| (m * s).round() >= WINDOW)
-    };
-    let (mut groups, mut jobs) = (Vec::new(), Vec::new());
-    for g in 0.. {
-        let scale = factor.powi(LEVELS_PER_GROUP * g);
-        if g > 0 && !fits(scale) {
-            break;
-        }
-        let (w, h) = dims(scale);
-        let limit = max_face.map_or(w.min(h) as f32, |m| (m * scale).round().max(WINDOW));
-        let last = !fits(scale * factor.powi(LEVELS_PER_GROUP));
-        let max_face = if last { limit } else { group_window.min(limit) } as u32;
-        let bands = if h < 3 * max_face { 1 } else { (h / (6 * max_face)).clamp(2, MAX_BANDS) };
-        let core = h.div_ceil(bands);
-        let half = max_face.div_ceil(2);
-        for b in 0..bands {
-            let y0 = (b * core).saturating_sub(half);
-            let y1 = ((b + 1) * core + half).min(h);
-            jobs.push(Job { group: groups.len(), y0, height: y1 - y0 });
-        }
-        groups.push(Group { scale, width: w, height: h, max_face });
-        if last {
-            break;
-        }
-    }
-    (groups, jobs)
-}
-
 /// Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept one by
 /// more than `iou`. Ties keep the earlier box, so the result depends only on the input order.
 pub(crate) fn suppress(mut dets: Vec<Detection>, iou: f32) -> Vec<Detection> {
-    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    // Stable sort: ties keep the input order.
+    dets.sort_by(|a, b| b.detection_score.total_cmp(&a.detection_score));
     let mut kept: Vec<Detection> = Vec::with_capacity(dets.len());
     for d in dets {
         if kept.iter().all(|k| k.bbox.iou(&d.bbox) <= iou) {
@@ -257,8 +235,9 @@ fn resize_luma(luma: Vec<u8>, w: u32, h: u32, to_w: u32, to_h: u32) -> Result<Ve
 
 impl SeetaDetector {
     /// One cascade run over a `width` x `height` luma buffer, scanning faces up to `max_face`
-    /// pixels; boxes in that buffer's pixels, unclamped.
-    fn run_cascade(&self, luma: &[u8], width: u32, height: u32, max_face: u32) -> Result<Vec<Detection>> {
+    /// pixels, keeping those scoring at least `threshold`; boxes in that buffer's pixels,
+    /// unclamped.
+    fn run_cascade(&self, luma: &[u8], width: u32, height: u32, max_face: u32, threshold: f64) -> Result<Vec<Detection>> {
         if (width.min(height) as f32) < WINDOW {
             return Ok(Vec::new());
         }
@@ -266,7 +245,7 @@ impl SeetaDetector {
         let faces = catch_unwind(AssertUnwindSafe(|| {
             let mut det = rustface::create_detector_with_model(self.model.clone());
             // Ranges checked by DetectorOptions::validate, so these setters do not panic.
-            det.set_score_thresh(f64::from(o.score_threshold));
+            det.set_score_thresh(threshold);
             det.set_pyramid_scale_factor(o.pyramid_scale_factor);
             det.set_slide_window_step(o.window_step, o.window_step);
             det.set_max_face_size(max_face.max(WINDOW as u32));
@@ -279,7 +258,7 @@ impl SeetaDetector {
                 let r = f.bbox();
                 Detection {
                     bbox: BBox::new(r.x() as f32, r.y() as f32, r.width() as f32, r.height() as f32),
-                    score: f.score() as f32,
+                    detection_score: f.score() as f32,
                 }
             })
             .collect())
@@ -315,58 +294,32 @@ fn to_image(dets: Vec<Detection>, scale: f32, offset: (f32, f32), w: u32, h: u32
         .filter_map(|d| {
             let b = d.bbox;
             let b = BBox::new(b.x / scale + offset.0, b.y / scale + offset.1, b.width / scale, b.height / scale);
-            b.clamp_to(w, h).map(|bbox| Detection { bbox, score: d.score })
+            b.clamp_to(w, h).map(|bbox| Detection { bbox, detection_score: d.detection_score })
         })
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out.sort_by(|a, b| b.detection_score.total_cmp(&a.detection_score));
     out
 }
 
 impl FaceDetector for SeetaDetector {
+    /// The whole image pyramid in one rustface call, on the calling thread. (It is not split
+    /// over threads: rustface adds up a face's scores over all pyramid levels before comparing
+    /// them with the threshold, and refines boxes on the full-resolution image, so any split of
+    /// the pyramid into separate calls changes which faces pass; measured on the labelled VOC
+    /// photos it lost faces at some `min_face_size` values.)
     fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
-        self.detect_threads(image, 1)
-    }
-
-    /// The pyramid is scanned as a fixed set of jobs (groups of 3 levels, each group's image cut
-    /// into overlapping horizontal bands on large images) spread over `threads` threads; boxes
-    /// of all jobs are merged by non-maximum suppression (IoU 0.3, best score kept). The jobs
-    /// never depend on `threads`, so every thread count gives identical faces.
-    fn detect_threads(&self, image: &ImageView<'_>, threads: usize) -> Result<Vec<Detection>> {
         let o = &self.options;
         let (w, h) = (image.width(), image.height());
         let Some((scale, sw, sh)) = self.detection_size(w, h, o.min_face_size as f32)? else {
             return Ok(Vec::new());
         };
-        let max_face = o.max_face_size.map(|m| m as f32 * scale);
-        let (groups, jobs) = plan(sw, sh, o.pyramid_scale_factor, max_face);
         let base = resize_luma(image.to_luma(), w, h, sw, sh)?;
-        // Group images: each resized from the base once (cheap next to the scan they feed).
-        let mut images = Vec::with_capacity(groups.len());
-        for g in &groups {
-            images.push(if g.scale == 1.0 { None } else { Some(resize_luma(base.clone(), sw, sh, g.width, g.height)?) });
-        }
-        let image_of = |g: usize| images[g].as_deref().unwrap_or(&base);
-        // Largest jobs first so the last ones to start are short.
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&j| std::cmp::Reverse(u64::from(jobs[j].height) * u64::from(groups[jobs[j].group].width)));
-        let found = crate::parallel::map(&order, threads, |&j| {
-            let (job, g) = (&jobs[j], &groups[jobs[j].group]);
-            let rows = &image_of(job.group)[(job.y0 * g.width) as usize..((job.y0 + job.height) * g.width) as usize];
-            let dets = self.run_cascade(rows, g.width, job.height, g.max_face)?;
-            Ok(dets
-                .into_iter()
-                .map(|d| {
-                    let b = d.bbox;
-                    let s = g.scale;
-                    Detection { bbox: BBox::new(b.x / s, (b.y + job.y0 as f32) / s, b.width / s, b.height / s), score: d.score }
-                })
-                .collect::<Vec<_>>())
-        })?;
-        // Merge in job order (not finishing order) so the result is deterministic.
-        let mut by_job: Vec<(usize, Vec<Detection>)> = order.into_iter().zip(found).collect();
-        by_job.sort_by_key(|(j, _)| *j);
-        let all: Vec<Detection> = by_job.into_iter().flat_map(|(_, d)| d).collect();
-        Ok(to_image(suppress(all, MERGE_IOU), scale, (0.0, 0.0), w, h))
+        let max_face = o
+            .max_face_size
+            .filter(|&m| m != 0)
+            .map_or(sw.min(sh), |m| ((m as f32 * scale).round() as u32).max(WINDOW as u32));
+        let dets = self.run_cascade(&base, sw, sh, max_face, f64::from(o.score_threshold))?;
+        Ok(to_image(dets, scale, (0.0, 0.0), w, h))
     }
 
     /// Scans only `region` (clamped to the image), rescaled so that `min_face` becomes the
@@ -387,7 +340,7 @@ impl FaceDetector for SeetaDetector {
         };
         let luma = resize_luma(image.luma_region(x0, y0, rw, rh), rw, rh, sw, sh)?;
         let max_param = (max_face.max(min_face) * scale).round() as u32;
-        let dets = self.run_cascade(&luma, sw, sh, max_param)?;
+        let dets = self.run_cascade(&luma, sw, sh, max_param, f64::from(self.options.score_threshold))?;
         Ok(to_image(dets, scale, (x0 as f32, y0 as f32), w, h))
     }
 }

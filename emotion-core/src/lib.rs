@@ -14,28 +14,40 @@
 //! # Ok::<(), emotion_core::Error>(())
 //! ```
 //!
-//! Modules by concern: [`image`] (pixel buffers, crop/resize), [`detect`] (face detection),
-//! [`model`] (ONNX model contract and inference), [`analyzer`] (the pipeline for stills),
-//! [`track`] (video: face tracks with smoothed emotions), [`error`].
+//! Modules by concern: [`pixels`] (pixel buffers, crop/resize), [`decode`] (image files),
+//! [`detect`] (face detection), [`model`] (ONNX model contract and inference), [`analyzer`]
+//! (the pipeline for stills), [`track`] (video: face tracks with smoothed emotions), `draw`
+//! (boxes, labels and valence/arousal markers on images; default feature `draw`), [`error`].
 
 pub mod analyzer;
 #[cfg(feature = "bundled-models")]
 mod bundled;
+pub mod decode;
 pub mod detect;
+#[cfg(feature = "draw")]
+pub mod draw;
 pub mod error;
 pub mod expression;
-pub mod image;
 pub mod model;
 mod parallel;
+pub mod pixels;
 pub mod track;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
 pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
 pub use error::{Error, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
-pub use image::{load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+pub use decode::{decode_image, load_image, load_rgb, LoadOptions, LoadedImage};
 pub use track::{RawValues, TrackedFace, Tracker, TrackerOptions};
 pub use model::{EmotionModel, InputColor, ModelInfo, ModelOverrides, Prediction, Preprocessing};
+pub use pixels::{BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+
+/// The `image` crate, re-exported: [`load_rgb`] returns its `RgbImage` and [`ImageView`]
+/// converts from its buffers, so `emotion_core::image::RgbImage` is always the matching version.
+pub use image;
+/// The `ndarray` crate, re-exported: [`ImageView`] converts from its `ArrayView3<u8>` (H, W, C)
+/// and `ArrayView2<u8>` (H, W) views.
+pub use ndarray;
 
 /// The crate version, `MAJOR.MINOR.PATCH`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,10 +1,10 @@
-//! The emotion network: ONNX loading with tract, the model contract (DESIGN.md), the
-//! preprocessing a model declares in its `metadata_props`, and batched inference.
+//! The emotion network: ONNX loading with tract, the model contract, the preprocessing a model
+//! declares in its `metadata_props`, and batched inference.
 //!
 //! Contract: one float32 NCHW input `[N, C, H, W]` (C = 1 gray or 3 RGB); outputs named
 //! `valence` `[N, 1]`, `arousal` `[N, 1]` and `expression` `[N, 8]` (probabilities in AffectNet
 //! order). The plan is optimized once for a concrete batch size (tract runs a symbolic batch
-//! dimension 4-6x slower, see MEASUREMENTS) and shared by all threads.
+//! dimension 4-6x slower) and shared by all threads.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +17,9 @@ use tract_onnx::tract_hir::internal::DimLike;
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
 
-/// Colour of the model input.
+/// Colour of the model input. `#[non_exhaustive]`: later versions may accept more layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InputColor {
     /// One channel: BT.601 luma.
     Gray,
@@ -34,11 +35,21 @@ impl InputColor {
             InputColor::Rgb => 3,
         }
     }
+
+    /// `gray` or `rgb`, as in the `emotion.input_color` metadata.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InputColor::Gray => "gray",
+            InputColor::Rgb => "rgb",
+        }
+    }
 }
 
 /// How a face is turned into the model input, as declared by the model's `metadata_props`
 /// (keys `emotion.*`, written by `training/export.py`) or overridden by the caller.
+/// `#[non_exhaustive]`: later versions may add steps; read it from [`EmotionModel::preprocessing`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Preprocessing {
     /// `emotion.input_color`: `gray` or `rgb`. Must match the input's channel count.
     pub color: InputColor,
@@ -59,31 +70,98 @@ pub struct Preprocessing {
 }
 
 /// Caller overrides for models without (or with wrong) metadata: every `Some` field replaces the
-/// model's own value.
+/// model's own value (the [`Preprocessing`] field of the same name, with the same range).
+/// Python (`Analyzer(input_color=..., ...)`), C (`emotion_options`) and the CLI (`--input-color`
+/// ...) expose the same fields.
+///
+/// `#[non_exhaustive]`: later versions may add overrides. Start from [`Default`] (nothing
+/// overridden) and set fields with the `with_*` methods (or assign them on a `mut` value):
+///
+/// ```
+/// let overrides = emotion_core::ModelOverrides::default().with_crop_scale(1.2).with_batch_size(4);
+/// assert_eq!(overrides.batch_size, Some(4));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ModelOverrides {
+    /// Input colour (`emotion.input_color`); must match the input's channel count.
     pub color: Option<InputColor>,
-    /// `(height, width)`.
+    /// Input `(height, width)` in pixels, each in [8, 1024] (`emotion.input_size`).
     pub size: Option<(usize, usize)>,
+    /// Per-channel mean subtracted from pixel / 255, one finite value per channel.
     pub mean: Option<Vec<f32>>,
+    /// Per-channel divisor applied after the mean, one finite value > 0 per channel.
     pub std: Option<Vec<f32>>,
+    /// Crop side as a multiple of the face box's longer side, in [0.1, 10].
     pub crop_scale: Option<f32>,
+    /// Crop centre shift down, as a fraction of the box height, in [-1, 1].
     pub crop_shift_y: Option<f32>,
-    /// Batch size the plan is optimized for (default 1; see the README's batch benchmark).
+    /// Batch size the plan is optimized for, in [0, 64]; 0 or `None` = 1 (see the README's
+    /// batch benchmark).
     pub batch_size: Option<usize>,
 }
 
+impl ModelOverrides {
+    /// Overrides the input colour.
+    pub fn with_color(mut self, color: InputColor) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    /// Overrides the input size, `(height, width)` in pixels.
+    pub fn with_size(mut self, height: usize, width: usize) -> Self {
+        self.size = Some((height, width));
+        self
+    }
+
+    /// Overrides the per-channel mean.
+    pub fn with_mean(mut self, mean: impl Into<Vec<f32>>) -> Self {
+        self.mean = Some(mean.into());
+        self
+    }
+
+    /// Overrides the per-channel standard deviation.
+    pub fn with_std(mut self, std: impl Into<Vec<f32>>) -> Self {
+        self.std = Some(std.into());
+        self
+    }
+
+    /// Overrides the crop scale.
+    pub fn with_crop_scale(mut self, scale: f32) -> Self {
+        self.crop_scale = Some(scale);
+        self
+    }
+
+    /// Overrides the vertical crop shift.
+    pub fn with_crop_shift_y(mut self, shift: f32) -> Self {
+        self.crop_shift_y = Some(shift);
+        self
+    }
+
+    /// Sets the batch size the plan is optimized for.
+    pub fn with_batch_size(mut self, batch: usize) -> Self {
+        self.batch_size = Some(batch);
+        self
+    }
+}
+
 /// Descriptive metadata of a model (`emotion.version`, `emotion.training_data`,
-/// `emotion.description`); empty strings when absent.
+/// `emotion.description`); empty strings when absent. `#[non_exhaustive]`: later versions may
+/// report more.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ModelInfo {
+    /// `emotion.version`, e.g. `0.1.0+ferplus.20261129`.
     pub version: String,
+    /// `emotion.training_data`: the data sets the model learnt from.
     pub training_data: String,
+    /// `emotion.description`: free text.
     pub description: String,
 }
 
-/// What the network says about one face.
+/// What the network says about one face. `#[non_exhaustive]`: later versions may add outputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Prediction {
     /// Expression probabilities in AffectNet order, each in [0, 1], summing to 1.
     pub probabilities: [f32; EXPRESSION_COUNT],
@@ -147,9 +225,13 @@ impl EmotionModel {
         };
         select_outputs(&mut model)?;
 
-        let batch = overrides.batch_size.unwrap_or(1);
-        if !(1..=64).contains(&batch) {
-            return Err(Error::InvalidOption { name: "batch_size", value: batch.to_string(), expected: "must be in [1, 64]" });
+        let batch = overrides.batch_size.filter(|&b| b != 0).unwrap_or(1);
+        if batch > 64 {
+            return Err(Error::InvalidOption {
+                name: "batch_size",
+                value: batch.to_string(),
+                expected: "must be in [0, 64] (0 = 1)",
+            });
         }
         let fact = f32::fact([batch, pre.color.channels(), pre.height, pre.width]);
         let plan = guard(|| -> TractResult<_> {
@@ -392,6 +474,38 @@ fn parse_float(key: &str, value: &str) -> Result<f32> {
     }
 }
 
+/// Range checks of the caller's overrides, as [`Error::InvalidOption`] naming the field (the
+/// same ranges are checked again, as metadata errors, on the merged values).
+fn check_overrides(o: &ModelOverrides) -> Result<()> {
+    let bad = |name, value: String, expected| Err(Error::InvalidOption { name, value, expected });
+    if let Some((h, w)) = o.size {
+        if !(8..=1024).contains(&h) || !(8..=1024).contains(&w) {
+            return bad("input_size", format!("{h}x{w}"), "each side must be in [8, 1024] pixels");
+        }
+    }
+    if let Some(m) = &o.mean {
+        if !matches!(m.len(), 1 | 3) || m.iter().any(|x| !x.is_finite()) {
+            return bad("mean", format!("{m:?}"), "must be 1 or 3 finite values (one per input channel)");
+        }
+    }
+    if let Some(s) = &o.std {
+        if !matches!(s.len(), 1 | 3) || s.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+            return bad("std", format!("{s:?}"), "must be 1 or 3 finite values > 0 (one per input channel)");
+        }
+    }
+    if let Some(c) = o.crop_scale {
+        if !(0.1..=10.0).contains(&c) {
+            return bad("crop_scale", c.to_string(), "must be in [0.1, 10]");
+        }
+    }
+    if let Some(c) = o.crop_shift_y {
+        if !(-1.0..=1.0).contains(&c) {
+            return bad("crop_shift_y", c.to_string(), "must be in [-1, 1]");
+        }
+    }
+    Ok(())
+}
+
 /// Merges metadata, the input shape and overrides into [`Preprocessing`], checking consistency.
 fn preprocessing(
     meta: &[(String, String)],
@@ -399,6 +513,7 @@ fn preprocessing(
     shape_hw: Option<(usize, usize)>,
     o: &ModelOverrides,
 ) -> Result<Preprocessing> {
+    check_overrides(o)?;
     let color = match (o.color, lookup(meta, "emotion.input_color")) {
         (Some(c), _) => c,
         (None, Some("gray")) => InputColor::Gray,

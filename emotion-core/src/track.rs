@@ -30,10 +30,19 @@ use crate::analyzer::{Analyzer, Face};
 use crate::detect::{suppress, Detection};
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
-use crate::image::{BBox, ImageView};
+use crate::pixels::{BBox, ImageView};
 
 /// Settings of a [`Tracker`], each checked by [`TrackerOptions::validate`].
+///
+/// `#[non_exhaustive]`: later versions may add settings. Start from [`Default`] and change
+/// fields with the `with_*` methods:
+///
+/// ```
+/// let options = emotion_core::TrackerOptions::default().with_half_life_ms(500.0).with_detection_interval(5);
+/// assert!(options.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct TrackerOptions {
     /// A whole-frame detection runs on every n-th frame (and after cuts and lost tracks), in
     /// [1, 1000] frames; 1 detects on every frame. New faces appear within this many frames.
@@ -75,6 +84,48 @@ impl Default for TrackerOptions {
 }
 
 impl TrackerOptions {
+    /// Sets [`TrackerOptions::detection_interval`] (frames).
+    pub const fn with_detection_interval(mut self, value: u32) -> Self {
+        self.detection_interval = value;
+        self
+    }
+
+    /// Sets [`TrackerOptions::search_margin`] (box sides).
+    pub const fn with_search_margin(mut self, value: f32) -> Self {
+        self.search_margin = value;
+        self
+    }
+
+    /// Sets [`TrackerOptions::scale_range`].
+    pub const fn with_scale_range(mut self, value: f32) -> Self {
+        self.scale_range = value;
+        self
+    }
+
+    /// Sets [`TrackerOptions::max_age_ms`] (milliseconds).
+    pub const fn with_max_age_ms(mut self, value: f64) -> Self {
+        self.max_age_ms = value;
+        self
+    }
+
+    /// Sets [`TrackerOptions::min_iou`].
+    pub const fn with_min_iou(mut self, value: f32) -> Self {
+        self.min_iou = value;
+        self
+    }
+
+    /// Sets [`TrackerOptions::half_life_ms`] (milliseconds; 0 = off).
+    pub const fn with_half_life_ms(mut self, value: f64) -> Self {
+        self.half_life_ms = value;
+        self
+    }
+
+    /// Sets [`TrackerOptions::scene_cut_threshold`].
+    pub const fn with_scene_cut_threshold(mut self, value: f32) -> Self {
+        self.scene_cut_threshold = value;
+        self
+    }
+
     /// Checks every field against its documented range.
     ///
     /// # Errors
@@ -108,6 +159,7 @@ impl TrackerOptions {
 
 /// The model's outputs for one face on one frame, before smoothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct RawValues {
     /// Expression probabilities in AffectNet order, each in [0, 1], summing to 1.
     pub probabilities: [f32; EXPRESSION_COUNT],
@@ -119,6 +171,7 @@ pub struct RawValues {
 
 /// A face on one frame of a video, with the track it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct TrackedFace {
     /// Stable id of the track (the same person from frame to frame), counting up from 1 and
     /// never reused by one [`Tracker`].

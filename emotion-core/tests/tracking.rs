@@ -73,7 +73,7 @@ fn a_scene_cut_ends_every_track() {
     assert_ne!(before, after, "the cut did not end the track");
 
     // With cuts off, the same clip keeps one track.
-    let options = TrackerOptions { scene_cut_threshold: 1.0, ..TrackerOptions::default() };
+    let options = TrackerOptions::default().with_scene_cut_threshold(1.0);
     let mut tracker = Tracker::new(analyzer(2), options).unwrap();
     let out = run(&mut tracker, &frames);
     assert_eq!(out[5][0].track_id, out[6][0].track_id);
@@ -88,7 +88,7 @@ fn leave_and_return(gone: usize) -> Vec<Vec<TrackedFace>> {
     frames.extend((1..=4).map(|i| frame(&portrait, Some((180 + 120 * i, 100, 250)), [90, 90, 90])));
     frames.extend(std::iter::repeat(frame(&portrait, None, [90, 90, 90])).take(gone - 4));
     frames.extend(std::iter::repeat(present).take(8));
-    let options = TrackerOptions { max_age_ms: 600.0, ..TrackerOptions::default() };
+    let options = TrackerOptions::default().with_max_age_ms(600.0);
     let mut tracker = Tracker::new(analyzer(2), options).unwrap();
     run(&mut tracker, &frames)
 }
@@ -124,7 +124,7 @@ fn smoothing_follows_the_half_life_and_keeps_raw_values() {
     let a = frame(&portrait, Some((150, 90, 280)), [90, 90, 90]);
     let b = frame(&imageops::flip_horizontal(&portrait), Some((150, 90, 280)), [90, 90, 90]);
     let half_life = 250.0;
-    let options = TrackerOptions { half_life_ms: half_life, ..TrackerOptions::default() };
+    let options = TrackerOptions::default().with_half_life_ms(half_life);
     let mut tracker = Tracker::new(analyzer.clone(), options).unwrap();
     let fa = tracker.update(&ImageView::try_from(&a).unwrap(), 1000.0).unwrap();
     let fb = tracker.update(&ImageView::try_from(&b).unwrap(), 1000.0 + half_life).unwrap();
@@ -135,7 +135,7 @@ fn smoothing_follows_the_half_life_and_keeps_raw_values() {
     // Raw values are the analyzer's own on this frame's box.
     let direct = analyzer.classify_detections(
         &ImageView::try_from(&b).unwrap(),
-        &[emotion_core::Detection { bbox: fb[0].face.bbox, score: fb[0].face.detection_score.unwrap() }],
+        &[emotion_core::Detection::new(fb[0].face.bbox, fb[0].face.detection_score.unwrap())],
     );
     let direct = direct.unwrap()[0];
     assert_eq!(fb[0].raw.probabilities, direct.probabilities);
@@ -153,7 +153,7 @@ fn smoothing_follows_the_half_life_and_keeps_raw_values() {
     assert_eq!(fb[0].face.expression, emotion_core::Expression::argmax(&fb[0].face.probabilities));
 
     // Half-life 0: smoothed = raw.
-    let options = TrackerOptions { half_life_ms: 0.0, ..TrackerOptions::default() };
+    let options = TrackerOptions::default().with_half_life_ms(0.0);
     let mut tracker = Tracker::new(analyzer, options).unwrap();
     tracker.update(&ImageView::try_from(&a).unwrap(), 0.0).unwrap();
     let f = tracker.update(&ImageView::try_from(&b).unwrap(), 40.0).unwrap();
@@ -176,14 +176,14 @@ fn bad_timestamps_and_options_are_rejected() {
 
     let d = TrackerOptions::default;
     let cases: Vec<(TrackerOptions, &str)> = vec![
-        (TrackerOptions { detection_interval: 0, ..d() }, "detection_interval"),
-        (TrackerOptions { search_margin: 0.0, ..d() }, "search_margin"),
-        (TrackerOptions { search_margin: f32::NAN, ..d() }, "search_margin"),
-        (TrackerOptions { scale_range: 1.0, ..d() }, "scale_range"),
-        (TrackerOptions { max_age_ms: -1.0, ..d() }, "max_age_ms"),
-        (TrackerOptions { min_iou: 0.0, ..d() }, "min_iou"),
-        (TrackerOptions { half_life_ms: f64::NAN, ..d() }, "half_life_ms"),
-        (TrackerOptions { scene_cut_threshold: 0.0, ..d() }, "scene_cut_threshold"),
+        (d().with_detection_interval(0), "detection_interval"),
+        (d().with_search_margin(0.0), "search_margin"),
+        (d().with_search_margin(f32::NAN), "search_margin"),
+        (d().with_scale_range(1.0), "scale_range"),
+        (d().with_max_age_ms(-1.0), "max_age_ms"),
+        (d().with_min_iou(0.0), "min_iou"),
+        (d().with_half_life_ms(f64::NAN), "half_life_ms"),
+        (d().with_scene_cut_threshold(0.0), "scene_cut_threshold"),
     ];
     for (options, field) in cases {
         match Tracker::new(analyzer(1), options) {
@@ -197,7 +197,7 @@ fn bad_timestamps_and_options_are_rejected() {
 fn tracking_does_not_depend_on_thread_count() {
     let portrait = common::sample();
     let frames: Vec<RgbImage> = (0..12).map(|i| frame(&portrait, Some((60 + 10 * i, 70, 250)), [90, 90, 90])).collect();
-    let options = TrackerOptions { detection_interval: 5, ..TrackerOptions::default() };
+    let options = TrackerOptions::default().with_detection_interval(5);
     let one = run(&mut Tracker::new(analyzer(1), options).unwrap(), &frames);
     let two = run(&mut Tracker::new(analyzer(2), options).unwrap(), &frames);
     assert_eq!(one, two);

@@ -51,7 +51,7 @@ def test_detect_matches_analyze(analyzer, astronaut):
     faces = analyzer.analyze(astronaut)
     detections = analyzer.detect(astronaut)
     assert [d.bbox for d in detections] == [f.bbox for f in faces]
-    assert [d.score for d in detections] == [f.detection_score for f in faces]
+    assert [d.detection_score for d in detections] == [f.detection_score for f in faces]
 
 
 def test_classify_given_boxes(analyzer, astronaut):
@@ -70,6 +70,14 @@ def test_classify_given_boxes(analyzer, astronaut):
     # Order is kept, boxes are clamped to the image.
     two = analyzer.classify(astronaut, [(0, 0, 100, 100), (-50, -50, 100, 100)])
     assert [tuple(f.bbox) for f in two] == [(0, 0, 100, 100), (0, 0, 50, 50)]
+
+
+def test_grid_count(analyzer):
+    # tests/data/astronaut-grid.png: 4 copies of one head, at 1.0, 0.7, 0.5 and 0.4 scale.
+    faces = analyzer.analyze(load_rgb("astronaut-grid.png"))
+    assert len(faces) == 4
+    assert [f.expression for f in faces] == ["happy"] * 4
+    assert len(emotion.Analyzer(min_face_size=80).analyze(load_rgb("astronaut-grid.png"))) == 2
 
 
 def test_multiface_count():
@@ -123,5 +131,5 @@ def test_bbox_object():
 def test_detection_object(analyzer, astronaut):
     (d,) = analyzer.detect(astronaut)
     assert isinstance(d, emotion.Detection)
-    assert d.to_dict() == {"bbox": d.bbox.to_dict(), "score": d.score}
+    assert d.to_dict() == {"bbox": d.bbox.to_dict(), "detection_score": d.detection_score}
     assert repr(d).startswith("Detection(bbox=BBox(")

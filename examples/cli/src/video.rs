@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// Tracker settings for videos (see `emotion_core::TrackerOptions` for each one's range).
 #[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Video options")]
 pub struct VideoArgs {
     /// Videos: whole-frame face detection every N frames (between them faces are re-found near
     /// their last position) [1, 1000].
@@ -31,12 +32,10 @@ pub struct VideoArgs {
 impl VideoArgs {
     /// The tracker options these arguments give.
     pub fn options(&self) -> TrackerOptions {
-        TrackerOptions {
-            detection_interval: self.detection_interval,
-            half_life_ms: self.half_life_ms,
-            max_age_ms: self.max_age_ms,
-            ..TrackerOptions::default()
-        }
+        TrackerOptions::default()
+            .with_detection_interval(self.detection_interval)
+            .with_half_life_ms(self.half_life_ms)
+            .with_max_age_ms(self.max_age_ms)
     }
 }
 
@@ -325,9 +324,8 @@ pub fn process(
             }
             if let Some(enc) = encoder.as_mut() {
                 let mut img = image::RgbImage::from_raw(p.width, p.height, buf.clone()).ok_or("frame buffer size")?;
-                for t in &faces {
-                    crate::annotate::draw_face(&mut img, &t.face);
-                }
+                let drawn: Vec<emotion_core::Face> = faces.iter().map(|t| t.face.clone()).collect();
+                emotion_core::draw::draw_faces_rgb(&mut img, &drawn);
                 enc.write(img.as_raw())?;
             }
             frame += 1;
