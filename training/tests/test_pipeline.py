@@ -44,6 +44,8 @@ def _check_metrics(m, n):
 
 
 @pytest.mark.parametrize("backbone,params", [("resnet", (0.7e6, 0.9e6)), ("vgg", (1.2e6, 1.45e6)),
+                                             ("resnet_lite", (0.65e6, 0.75e6)),
+                                             ("resnet_wide", (2.8e6, 3.1e6)),
                                              ("mini_xception", (0.14e6, 0.17e6))])
 def test_backbones_build(backbone, params):
     m = model_lib.build_model(backbone)
@@ -105,6 +107,19 @@ def test_augmentation_is_a_function_of_position():
     assert a.shape == (4, 48, 48, 1) and a.dtype == np.float32
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert 0.0 <= a.min() and a.max() <= 1.0
+
+
+def test_worker_batches_equal_in_process():
+    """--workers changes where batches are made, never what they are."""
+    imgs = np.random.default_rng(0).integers(0, 256, (40, 48, 48, 1), dtype=np.uint8)
+    spec = config.BACKBONES["resnet_lite"]
+    here, there = train.BatchSource(imgs, spec, 7), train.BatchSource(imgs, spec, 7, workers=2)
+    plan_a, plan_b = (train.run_plan(40, 8, 5, 2, 7, epoch=0, step=3) for _ in range(2))
+    try:
+        for _ in range(7):          # past an epoch boundary
+            assert np.array_equal(here.get(plan_a), there.get(plan_b))
+    finally:
+        there.close()
 
 
 def test_warp_identity_and_flip():
