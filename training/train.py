@@ -7,9 +7,9 @@
 One loop of `train_on_batch` steps: AdamW with linear warm-up then cosine decay to a fixed end
 (`--epochs` x `--steps`), numpy augmentation (training/augment.py) whose every batch is a pure
 function of (seed, epoch, step), made in this process or `--workers` processes ahead. Every
-`--checkpoint-min` minutes, on a stop and at the end the whole state is written to OUT/checkpoint/ (model with optimizer state and step counter, dropout RNG
-states, the position in the run, best held-out score, history); `--resume` continues from there to
-the same end and gives the same weights as an uninterrupted run. `--stop-after-min` checkpoints
+`--checkpoint-min` minutes, on a stop and at the end the whole state is written to
+OUT/checkpoint/ (model with optimizer state and step counter, dropout RNG states, the position in
+the run, best held-out score, history); `--resume` continues from there to the same end and gives the same weights as an uninterrupted run. `--stop-after-min` checkpoints
 and exits cleanly (a run can span several sessions). Held-out evaluation after each epoch on
 `--val-frac` of the training folder (never on FER+ valid): OUT/best.keras keeps the best held-out
 accuracy, OUT/last.keras the final weights after precise BN (see `precise_bn`; the bundled model
