@@ -156,3 +156,17 @@ def test_export_rejects_broken_model(tmp_path, resnet_model):
     onnx.save(m, str(bad))
     with pytest.raises(export.ContractError, match="valence.*|metadata"):
         export.check_contract(bad)
+
+
+def test_calibrate_divides_the_logits_by_the_fitted_temperature(resnet_model):
+    """calibrate.py rebuilds the run's held-out split from run.json and folds 1/T into the
+    expression logits layer; nothing else changes."""
+    run = resnet_model[0]
+    out = calibrate.calibrate(run, log=lambda *_: None)
+    assert out["held_out"] > 0 and 0.25 <= out["temperature"] <= 4.0
+    x = np.random.default_rng(0).normal(size=(4, 48, 48, 1)).astype(np.float32)
+    logits = []
+    for name in ("last.keras", "calibrated.keras"):
+        m = keras.models.load_model(run / name, compile=False)
+        logits.append(np.asarray(keras.Model(m.inputs, m.get_layer("expression_logits").output)(x)))
+    np.testing.assert_allclose(logits[1], logits[0] / out["temperature"], rtol=2e-3, atol=1e-5)
