@@ -1,0 +1,155 @@
+"""Analyzers and results pickle, copy and compare by value, so process pools and clusters can
+ship them; results computed in another process are identical."""
+
+import copy
+import multiprocessing
+import pickle
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+import emotion
+from conftest import MULTIFACE_MIN_FACE_SIZE, REPO_ROOT, load_rgb, photo_path
+
+BUNDLED_ONNX = REPO_ROOT / "emotion-core" / "models" / "emotion.onnx"
+TINY_ONNX = REPO_ROOT / "emotion-core" / "tests" / "fixtures" / "tiny_ok.onnx"
+
+# Every constructor option away from its default.
+ALL_OPTIONS = dict(
+    min_face_size=24,
+    max_face_size=300,
+    score_threshold=3.5,
+    pyramid_scale_factor=0.7,
+    window_step=3,
+    threads=1,
+)
+
+
+def roundtrips(obj):
+    """obj through every pickle protocol, copy.copy and copy.deepcopy."""
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        yield pickle.loads(pickle.dumps(obj, protocol=protocol))
+    yield copy.copy(obj)
+    yield copy.deepcopy(obj)
+
+
+def test_bundled_analyzer_pickles_by_reference(analyzer):
+    data = pickle.dumps(analyzer)
+    # Settings only: the bundled model is compiled into the library, not shipped.
+    assert len(data) < 1000, len(data)
+    for clone in roundtrips(analyzer):
+        assert type(clone) is emotion.Analyzer
+        assert clone == analyzer and hash(clone) == hash(analyzer)
+
+
+def test_every_option_survives_and_changes_equality():
+    base = emotion.Analyzer()
+    for name, value in ALL_OPTIONS.items():
+        one = emotion.Analyzer(**{name: value})
+        assert one != base, name
+        for clone in roundtrips(one):
+            assert clone == one, name
+            assert clone != base, name
+    every = emotion.Analyzer(**ALL_OPTIONS)
+    for clone in roundtrips(every):
+        assert clone == every and hash(clone) == hash(every)
+    # Equality is by settings, not identity.
+    assert emotion.Analyzer(**ALL_OPTIONS) == every
+
+
+def test_options_take_effect_after_unpickling():
+    image = load_rgb("multiface.jpg")
+    strict = emotion.Analyzer(score_threshold=30.0, threads=1)
+    faces = strict.analyze(image)
+    assert len(faces) < len(emotion.Analyzer().analyze(image))
+    assert pickle.loads(pickle.dumps(strict)).analyze(image) == faces
+
+
+def test_custom_model_pickles_by_bytes(tmp_path, astronaut):
+    path = tmp_path / "custom.onnx"
+    shutil.copyfile(TINY_ONNX, path)
+    custom = emotion.Analyzer(path, min_face_size=30)
+    data = pickle.dumps(custom)
+    assert TINY_ONNX.read_bytes() in data
+    path.unlink()  # the model travels inside the pickle, not as a path
+    clone = pickle.loads(data)
+    assert clone == custom
+    assert clone.analyze(astronaut) == custom.analyze(astronaut)
+    # Same model from bytes or from its file: equal; another model or the bundled one: not.
+    assert emotion.Analyzer(model_bytes=TINY_ONNX.read_bytes(), min_face_size=30) == custom
+    assert emotion.Analyzer(TINY_ONNX) != emotion.Analyzer()
+    assert emotion.Analyzer(BUNDLED_ONNX) != emotion.Analyzer(TINY_ONNX)
+    # The bundled network given as a file is a custom model that gives the bundled results.
+    from_file = emotion.Analyzer(BUNDLED_ONNX)
+    assert from_file != emotion.Analyzer()
+    assert pickle.loads(pickle.dumps(from_file)).analyze(astronaut) == emotion.Analyzer().analyze(astronaut)
+
+
+def test_model_path_and_bytes_are_exclusive():
+    with pytest.raises(ValueError, match="not both"):
+        emotion.Analyzer(TINY_ONNX, model_bytes=TINY_ONNX.read_bytes())
+    with pytest.raises(emotion.ModelError):
+        emotion.Analyzer(model_bytes=b"not a model")
+
+
+def test_results_pickle_copy_and_compare_by_value(analyzer):
+    image = load_rgb("multiface.jpg")
+    faces = analyzer.analyze(image)
+    detections = analyzer.detect(image)
+    assert len(faces) == 6 and len(detections) == 6
+    for objects in (faces, detections, [f.bbox for f in faces]):
+        for obj in objects:
+            for clone in roundtrips(obj):
+                assert type(clone) is type(obj)
+                assert clone == obj and hash(clone) == hash(obj)
+                assert clone.to_dict() == obj.to_dict()
+        assert len(set(objects)) == len(objects)  # distinct faces stay distinct
+    assert faces[0] != faces[1] and detections[0] != detections[1]
+    # A classify result (no detection score) too.
+    (boxed,) = analyzer.classify(image, [faces[0].bbox])
+    assert boxed.detection_score is None
+    assert pickle.loads(pickle.dumps(boxed)) == boxed != faces[0]
+
+
+def test_constructors_build_equal_results(analyzer, astronaut):
+    (face,) = analyzer.analyze(astronaut)
+    (det,) = analyzer.detect(astronaut)
+    d = face.to_dict()
+    bbox = emotion.BBox(**d["bbox"])
+    assert bbox == face.bbox
+    assert emotion.Detection(bbox, det.score) == det
+    assert emotion.Face(bbox, d["probabilities"], d["valence"], d["arousal"], d["detection_score"]) == face
+    probs = [d["probabilities"][e] for e in emotion.EXPRESSIONS]
+    rebuilt = emotion.Face(bbox, probs, d["valence"], d["arousal"], d["detection_score"])
+    assert rebuilt == face and rebuilt.expression == face.expression
+    with pytest.raises(ValueError, match="8 values"):
+        emotion.Face(bbox, probs[:7], 0.0, 0.0)
+    missing = {k: v for k, v in d["probabilities"].items() if k != "contempt"}
+    with pytest.raises(ValueError, match="8 expressions"):
+        emotion.Face(bbox, missing, 0.0, 0.0)
+    with pytest.raises(ValueError, match='no "contempt"'):
+        emotion.Face(bbox, {**missing, "joy": 0.0}, 0.0, 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        emotion.Face(bbox, probs, float("nan"), 0.0)
+
+
+# --- another process ------------------------------------------------------------------------
+
+PHOTOS = ["astronaut.png", "multiface.jpg", "1face.png", "3faces.png", "4faces.png", "chelsea.png"]
+
+
+def analyze_photo(analyzer, name):
+    """Runs in a worker process: the analyzer arrives pickled, the faces go back pickled."""
+    return analyzer.analyze(load_rgb(name))
+
+
+def test_process_pool_equals_sequential():
+    analyzer = emotion.Analyzer(min_face_size=MULTIFACE_MIN_FACE_SIZE, threads=1)
+    names = [photo_path(n).name for n in PHOTOS]
+    sequential = [analyzer.analyze(load_rgb(n)) for n in names]
+    assert [len(f) for f in sequential] == [1, 6, 1, 3, 4, 0]
+    # spawn: a fresh interpreter that imports emotion and unpickles everything it gets.
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parallel = list(pool.map(analyze_photo, [analyzer] * len(names), names))
+    assert parallel == sequential
