@@ -1,6 +1,7 @@
 //! `--jobs`: several files at once give the same lines, in the same order, as one at a time;
 //! a damaged file is reported by name and the others still come out.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,28 +27,37 @@ fn results(stdout: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A folder of real photos: the test photos beside the repository when present, always the
-/// bundled sample under several names (so the run is never empty), sorted as the CLI walks it.
+/// The test-only photos: `$EMOTION_SHARED/photos`, else `../shared/photos` beside the repository.
+fn shared_photos() -> PathBuf {
+    std::env::var_os("EMOTION_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared")).join("photos")
+}
+
+/// A folder of real photos: the repository's test images (always), plus the test-only photos
+/// beside the repository when present (else a visible SKIP line, or a failure under
+/// `EMOTION_REQUIRE_SHARED=1` as on CI).
 fn photo_folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let shared = repo_root().join("../shared/photos");
-    let mut copied = 0;
-    for sub in ["misc", "voc-faces"] {
-        let Ok(entries) = std::fs::read_dir(shared.join(sub)) else { continue };
+    let copy_images = |from: &Path, prefix: &str| {
+        let Ok(entries) = std::fs::read_dir(from) else { return 0 };
+        let mut copied = 0;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".jpg") || name.ends_with(".png") {
-                std::fs::copy(entry.path(), dir.path().join(format!("{sub}-{name}"))).unwrap();
+                std::fs::copy(entry.path(), dir.path().join(format!("{prefix}{name}"))).unwrap();
                 copied += 1;
             }
         }
-    }
-    if copied == 0 {
-        println!("SKIPPED part: ../shared/photos not found, using only the bundled sample image");
-    }
-    let sample = repo_root().join("examples/data/astronaut.png");
-    for i in 0..4 {
-        std::fs::copy(&sample, dir.path().join(format!("sample-{i}.png"))).unwrap();
+        copied
+    };
+    copy_images(&repo_root().join("tests/data"), "repo-");
+    copy_images(&repo_root().join("examples/data"), "repo-");
+    let shared = shared_photos();
+    if copy_images(&shared.join("misc"), "misc-") + copy_images(&shared.join("voc-faces"), "voc-") == 0 {
+        let message = format!("needs {} (test-only photos beside the repository), absent", shared.display());
+        if std::env::var_os("EMOTION_REQUIRE_SHARED").is_some_and(|v| v == "1") {
+            panic!("{message} and EMOTION_REQUIRE_SHARED=1");
+        }
+        let _ = writeln!(std::io::stderr(), "SKIP part of two_jobs_give_the_lines_of_one_in_the_same_order: {message}");
     }
     dir
 }
@@ -66,10 +76,12 @@ fn two_jobs_give_the_lines_of_one_in_the_same_order() {
     expected.sort();
     let files: Vec<PathBuf> = one.iter().map(|v| PathBuf::from(v["file"].as_str().unwrap())).collect();
     assert_eq!(files, expected, "one line per file, in the folder's sorted order");
-    let faces = |v: &serde_json::Value| v["faces"].as_array().unwrap().len();
-    assert!(one.iter().filter(|v| v["file"].as_str().unwrap().contains("sample-")).all(|v| faces(v) == 1));
-    if let Some(multi) = one.iter().find(|v| v["file"].as_str().unwrap().ends_with("misc-multiface.jpg")) {
-        assert_eq!(faces(multi), 6);
+    let faces = |name: &str| one.iter().find(|v| v["file"].as_str().unwrap().ends_with(name)).map(|v| v["faces"].as_array().unwrap().len());
+    assert_eq!(faces("repo-astronaut.png"), Some(1));
+    assert_eq!(faces("repo-astronaut-grid.png"), Some(4));
+    assert_eq!(faces("repo-chelsea.png"), Some(0));
+    if let Some(n) = faces("misc-multiface.jpg") {
+        assert_eq!(n, 6);
     }
 }
 
