@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 import emotion
-from conftest import MULTIFACE_MIN_FACE_SIZE, REPO_ROOT, load_rgb, photo_path
+from conftest import REPO_ROOT, load_rgb
 
 BUNDLED_ONNX = REPO_ROOT / "emotion-core" / "models" / "emotion.onnx"
 TINY_ONNX = REPO_ROOT / "emotion-core" / "tests" / "fixtures" / "tiny_ok.onnx"
@@ -59,11 +59,11 @@ def test_every_option_survives_and_changes_equality():
 
 
 def test_options_take_effect_after_unpickling():
-    image = load_rgb("multiface.jpg")
-    strict = emotion.Analyzer(score_threshold=30.0, threads=1)
-    faces = strict.analyze(image)
-    assert len(faces) < len(emotion.Analyzer().analyze(image))
-    assert pickle.loads(pickle.dumps(strict)).analyze(image) == faces
+    image = load_rgb("astronaut-grid.png")  # 4 faces, 2 of them over 80 px
+    large_only = emotion.Analyzer(min_face_size=80, threads=1)
+    faces = large_only.analyze(image)
+    assert len(faces) == 2 and len(emotion.Analyzer().analyze(image)) == 4
+    assert pickle.loads(pickle.dumps(large_only)).analyze(image) == faces
 
 
 def test_custom_model_pickles_by_bytes(tmp_path, astronaut):
@@ -94,10 +94,10 @@ def test_model_path_and_bytes_are_exclusive():
 
 
 def test_results_pickle_copy_and_compare_by_value(analyzer):
-    image = load_rgb("multiface.jpg")
+    image = load_rgb("astronaut-grid.png")
     faces = analyzer.analyze(image)
     detections = analyzer.detect(image)
-    assert len(faces) == 6 and len(detections) == 6
+    assert len(faces) == 4 and len(detections) == 4
     for objects in (faces, detections, [f.bbox for f in faces]):
         for obj in objects:
             for clone in roundtrips(obj):
@@ -136,7 +136,8 @@ def test_constructors_build_equal_results(analyzer, astronaut):
 
 # --- another process ------------------------------------------------------------------------
 
-PHOTOS = ["astronaut.png", "multiface.jpg", "1face.png", "3faces.png", "4faces.png", "chelsea.png"]
+# The repository's test images: 1, 4, 0 and 0 faces.
+PHOTOS = ["astronaut.png", "astronaut-grid.png", "chelsea.png", "coffee.png"]
 
 
 def analyze_photo(analyzer, name):
@@ -145,10 +146,10 @@ def analyze_photo(analyzer, name):
 
 
 def test_process_pool_equals_sequential():
-    analyzer = emotion.Analyzer(min_face_size=MULTIFACE_MIN_FACE_SIZE, threads=1)
-    names = [photo_path(n).name for n in PHOTOS]
+    analyzer = emotion.Analyzer(min_face_size=30, threads=1)
+    names = PHOTOS * 2
     sequential = [analyzer.analyze(load_rgb(n)) for n in names]
-    assert [len(f) for f in sequential] == [1, 6, 1, 3, 4, 0]
+    assert [len(f) for f in sequential] == [1, 4, 0, 0] * 2
     # spawn: a fresh interpreter that imports emotion and unpickles everything it gets.
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         parallel = list(pool.map(analyze_photo, [analyzer] * len(names), names))
