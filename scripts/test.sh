@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Every test, in every language: Rust (cargo test), C (scripts/test-c.sh: gcc -Werror, parity
 # with the CLI, valgrind), Python (scripts/test-python.sh: wheel, fresh venv, pytest for the
-# binding and the training pipeline). Needs ../shared beside the repository (test photos, data).
+# binding and the training pipeline).
+#
+# Runs on a fresh clone: the test images are in the repository. Tests that need the test-only
+# data of ../shared (labelled photos, FER+) print a SKIP line when it is absent;
+# EMOTION_REQUIRE_SHARED=1 (set by .ci/run) makes that a failure instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

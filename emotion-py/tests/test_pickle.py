@@ -15,15 +15,27 @@ from conftest import REPO_ROOT, load_rgb
 BUNDLED_ONNX = REPO_ROOT / "emotion-core" / "models" / "emotion.onnx"
 TINY_ONNX = REPO_ROOT / "emotion-core" / "tests" / "fixtures" / "tiny_ok.onnx"
 
-# Every constructor option away from its default.
+# Every constructor option away from its default (model overrides at values the bundled model,
+# 64x64 gray, accepts).
 ALL_OPTIONS = dict(
     min_face_size=24,
     max_face_size=300,
+    max_faces=3,
     score_threshold=3.5,
     pyramid_scale_factor=0.7,
     window_step=3,
     threads=1,
+    flip_average=True,
+    input_color="gray",
+    input_size=(64, 64),
+    mean=[0.45],
+    std=[0.3],
+    crop_scale=1.1,
+    crop_shift_y=0.05,
+    batch_size=4,
 )
+# The same for the 16x16 gray test model.
+CUSTOM_OPTIONS = {**ALL_OPTIONS, "input_size": (16, 16)}
 
 
 def roundtrips(obj):
@@ -64,6 +76,17 @@ def test_options_take_effect_after_unpickling():
     faces = large_only.analyze(image)
     assert len(faces) == 2 and len(emotion.Analyzer().analyze(image)) == 4
     assert pickle.loads(pickle.dumps(large_only)).analyze(image) == faces
+    # Every option at once: the clone reports what the original does, and differs from defaults.
+    every = emotion.Analyzer(**ALL_OPTIONS)
+    clone = pickle.loads(pickle.dumps(every))
+    assert clone.model_info.to_dict() == every.model_info.to_dict()
+    assert clone.model_info.flip_average and clone.model_info.batch_size == 4
+    assert clone.model_info.crop_scale == pytest.approx(1.1) and clone.model_info.mean == pytest.approx([0.45])
+    faces = every.analyze(image)
+    assert len(faces) == 3  # max_faces
+    assert clone.analyze(image) == faces
+    assert clone.detect(image) == every.detect(image)
+    assert faces != emotion.Analyzer(max_faces=3).analyze(image)  # the overrides change the values
 
 
 def test_custom_model_pickles_by_bytes(tmp_path, astronaut):
@@ -75,6 +98,7 @@ def test_custom_model_pickles_by_bytes(tmp_path, astronaut):
     path.unlink()  # the model travels inside the pickle, not as a path
     clone = pickle.loads(data)
     assert clone == custom
+    assert clone.model_info.version == "fixture"
     assert clone.analyze(astronaut) == custom.analyze(astronaut)
     # Same model from bytes or from its file: equal; another model or the bundled one: not.
     assert emotion.Analyzer(model_bytes=TINY_ONNX.read_bytes(), min_face_size=30) == custom
@@ -84,6 +108,25 @@ def test_custom_model_pickles_by_bytes(tmp_path, astronaut):
     from_file = emotion.Analyzer(BUNDLED_ONNX)
     assert from_file != emotion.Analyzer()
     assert pickle.loads(pickle.dumps(from_file)).analyze(astronaut) == emotion.Analyzer().analyze(astronaut)
+
+
+def test_custom_model_with_every_option_pickles():
+    image = load_rgb("astronaut-grid.png")
+    custom = emotion.Analyzer(TINY_ONNX, **CUSTOM_OPTIONS)
+    assert custom != emotion.Analyzer(TINY_ONNX)
+    for name, value in CUSTOM_OPTIONS.items():
+        assert emotion.Analyzer(TINY_ONNX, **{name: value}) != emotion.Analyzer(TINY_ONNX), name
+    for clone in roundtrips(custom):
+        assert clone == custom and hash(clone) == hash(custom)
+        assert clone.model_info.to_dict() == custom.model_info.to_dict()
+    clone = pickle.loads(pickle.dumps(custom))
+    faces = custom.analyze(image)
+    assert len(faces) == 3  # max_faces
+    assert clone.analyze(image) == faces
+    # The overrides are in force after unpickling: they change the tiny model's values.
+    assert faces != emotion.Analyzer(TINY_ONNX, max_faces=3, min_face_size=24, window_step=3,
+                                     max_face_size=300, score_threshold=3.5,
+                                     pyramid_scale_factor=0.7).analyze(image)
 
 
 def test_model_path_and_bytes_are_exclusive():
@@ -118,7 +161,7 @@ def test_constructors_build_equal_results(analyzer, astronaut):
     d = face.to_dict()
     bbox = emotion.BBox(**d["bbox"])
     assert bbox == face.bbox
-    assert emotion.Detection(bbox, det.score) == det
+    assert emotion.Detection(bbox, det.detection_score) == det
     assert emotion.Face(bbox, d["probabilities"], d["valence"], d["arousal"], d["detection_score"]) == face
     probs = [d["probabilities"][e] for e in emotion.EXPRESSIONS]
     rebuilt = emotion.Face(bbox, probs, d["valence"], d["arousal"], d["detection_score"])
@@ -147,10 +190,15 @@ def analyze_photo(analyzer, name):
 
 def test_process_pool_equals_sequential():
     analyzer = emotion.Analyzer(min_face_size=30, threads=1)
+    custom = emotion.Analyzer(TINY_ONNX, **CUSTOM_OPTIONS)
     names = PHOTOS * 2
     sequential = [analyzer.analyze(load_rgb(n)) for n in names]
     assert [len(f) for f in sequential] == [1, 4, 0, 0] * 2
+    sequential_custom = [custom.analyze(load_rgb(n)) for n in PHOTOS]
+    assert [len(f) for f in sequential_custom] == [1, 3, 0, 0]
     # spawn: a fresh interpreter that imports emotion and unpickles everything it gets.
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         parallel = list(pool.map(analyze_photo, [analyzer] * len(names), names))
+        parallel_custom = list(pool.map(analyze_photo, [custom] * len(PHOTOS), PHOTOS))
     assert parallel == sequential
+    assert parallel_custom == sequential_custom
