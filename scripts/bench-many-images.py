@@ -111,15 +111,30 @@ def bench_threads(files: list[Path]) -> None:
     report("Python threads", len(files), t1, t2, one == two)
 
 
+_worker_analyzer = None
+
+
+def _start_worker(analyzer) -> None:
+    """Runs once in each worker process: unpickling the analyzer builds it (loads the model)."""
+    global _worker_analyzer
+    _worker_analyzer = analyzer
+
+
+def _analyze_in_worker(path):
+    return analyze_file(_worker_analyzer, path)
+
+
 def bench_processes(files: list[Path]) -> None:
     import emotion
 
     analyzer = emotion.Analyzer(threads=1)
     spawn = multiprocessing.get_context("spawn")
 
+    # The README's pattern: the analyzer goes to each worker once (initializer), not with every
+    # task, which would rebuild it for every file.
     def run(workers: int):
-        with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
-            return list(pool.map(analyze_file, [analyzer] * len(files), files, chunksize=4))
+        with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker, initargs=(analyzer,)) as pool:
+            return list(pool.map(_analyze_in_worker, files, chunksize=4))
 
     one, t1 = timed(lambda: run(1))
     two, t2 = timed(lambda: run(2))
