@@ -61,11 +61,11 @@ class BackboneSpec:
 
 
 BACKBONES = {
-    # Plain 3x3-convolution ResNet at FER's native 48x48 gray (see model.resnet_features): the
-    # default since model 0.2.0, chosen by the comparison in training/README.md.
+    # Plain 3x3-convolution ResNet at FER's native 48x48 gray (see model.resnet_features).
     "resnet": BackboneSpec("resnet", 48, "gray", (0.5,), (0.5,)),
-    # Lighter ResNet for speed (one block fewer at 12 px, strided stem instead of the 24 px
-    # down conv) and a wide one as a distillation teacher (GPU): model.RESNETS.
+    # Lighter ResNet (one block fewer at 12 px, strided stem instead of the 24 px down conv):
+    # the bundled model since 0.2.0, for tract latency (training/README.md, "Backbone
+    # comparison"); and a wide one as a distillation teacher (GPU). See model.RESNETS.
     "resnet_lite": BackboneSpec("resnet_lite", 48, "gray", (0.5,), (0.5,)),
     "resnet_wide": BackboneSpec("resnet_wide", 48, "gray", (0.5,), (0.5,)),
     # VGG-style plain convolutions at 48x48 gray (see model.vgg_features).
@@ -76,7 +76,7 @@ BACKBONES = {
     # NASNetMobile, the original design's backbone; Keras' NASNet preprocessing is also [-1, 1].
     "nasnetmobile": BackboneSpec("nasnetmobile", 224, "rgb", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
-DEFAULT_BACKBONE = "resnet"
+DEFAULT_BACKBONE = "resnet_lite"
 
 # Augmentation ranges: rotation +-10 degrees, zoom +-20 %, shift +-10 % of the side
 # (the random crop), horizontal flip; plus a mild brightness/contrast jitter.

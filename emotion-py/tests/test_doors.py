@@ -120,7 +120,7 @@ def test_model_info_matches_the_cli(analyzer):
     assert f32(info.to_dict()) == f32(cli)
     assert info.version and info.version == run_cli(photo_path("astronaut.png"))["model_version"]
     assert info.labels == emotion.EXPRESSIONS
-    assert info.input_size == (64, 64) and info.input_color == "gray"
+    assert info.input_size == (48, 48) and info.input_color == "gray"
     over = emotion.Analyzer(crop_scale=1.5, batch_size=4, flip_average=True).model_info
     assert (over.crop_scale, over.batch_size, over.flip_average) == (1.5, 4, True)
 
