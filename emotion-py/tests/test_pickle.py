@@ -15,8 +15,9 @@ from conftest import REPO_ROOT, load_rgb
 BUNDLED_ONNX = REPO_ROOT / "emotion-core" / "models" / "emotion.onnx"
 TINY_ONNX = REPO_ROOT / "emotion-core" / "tests" / "fixtures" / "tiny_ok.onnx"
 
-# Every constructor option away from its default (model overrides at values the bundled model,
-# 64x64 gray, accepts).
+# Every constructor option away from its default (model overrides at values the bundled model
+# accepts: its own gray input size, other normalization and crop).
+BUNDLED_INPUT_SIZE = emotion.Analyzer().model_info.input_size
 ALL_OPTIONS = dict(
     min_face_size=24,
     max_face_size=300,
@@ -27,7 +28,7 @@ ALL_OPTIONS = dict(
     threads=1,
     flip_average=True,
     input_color="gray",
-    input_size=(64, 64),
+    input_size=BUNDLED_INPUT_SIZE,
     mean=[0.45],
     std=[0.3],
     crop_scale=1.1,
