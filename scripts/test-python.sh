@@ -35,7 +35,9 @@ rm -rf "$TEST_VENV"
 "$PYTHON" -m venv "$TEST_VENV"
 # The training pipeline's pinned stack (TensorFlow CPU, tf2onnx, onnxruntime) goes in the same
 # venv: its tests export models and load them in the library through this wheel.
-"$TEST_VENV/bin/python" -m pip install --quiet "$WHEELS"/emotion-*.whl \
+# The `dask` extra (dask.distributed) runs the Dask example's test.
+WHEEL=$(ls "$WHEELS"/emotion-*.whl)
+"$TEST_VENV/bin/python" -m pip install --quiet "$WHEEL[dask]" \
     -r training/requirements.txt mypy==2.4.1
 
 # 4. The tests, from the repository root (the `training` package is importable from there; the

@@ -116,6 +116,11 @@ def load_datasets(args, spec):
     return data.split(full, args.val_frac, args.seed)
 
 
+# Per output: cross-entropy against the soft labels, squared error for valence and arousal
+# (weighted by config.LOSS_WEIGHTS).
+LOSSES = {"expression": "categorical_crossentropy", "valence": "mse", "arousal": "mse"}
+
+
 def order_slice(n, bs, seed, epoch, step):
     """The sample indices of batch `step` of `epoch` (an epoch's shuffled order, repeated when
     --steps runs past one pass)."""
@@ -154,7 +159,8 @@ def _worker_batch(idx, seed, epoch, step):
 class BatchSource:
     """Batches in order, made in this process or `workers` spawned processes ahead of use (the
     images shared, not copied); identical either way, since a batch depends only on its
-    position. `get(plan)` takes the next (idx, epoch, step) of the run's plan iterator."""
+    position. `get(plan)` takes the next (idx, epoch, step) of the run's plan iterator and
+    returns (model input, idx)."""
 
     def __init__(self, images, spec, seed, workers=0):
         self.images, self.spec, self.seed, self.workers = images, spec, seed, workers
@@ -172,17 +178,19 @@ class BatchSource:
     def get(self, plan):
         if not self.workers:
             idx, epoch, step = next(plan)
-            return make_batch(self.images, idx, self.seed, epoch, step, self.spec)
+            return make_batch(self.images, idx, self.seed, epoch, step, self.spec), idx
         while len(self.pending) < 2 * self.workers:
             item = next(plan, None)
             if item is None:
                 break
-            self.pending.append(self.pool.submit(_worker_batch, item[0], self.seed, *item[1:]))
-        return self.pending.pop(0).result()
+            self.pending.append((self.pool.submit(_worker_batch, item[0], self.seed, *item[1:]),
+                                 item[0]))
+        future, idx = self.pending.pop(0)
+        return future.result(), idx
 
     def close(self):
         if self.workers:
-            for f in self.pending:
+            for f, _ in self.pending:
                 f.cancel()
             self.pool.shutdown(cancel_futures=True)
             self.shm.close()
@@ -305,8 +313,7 @@ def run(args) -> Path:
             0.0 if warmup else args.lr, decay_steps=max(1, total - warmup), alpha=0.01,
             warmup_target=args.lr if warmup else None, warmup_steps=warmup)
         model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=args.weight_decay),
-                      loss={"expression": "categorical_crossentropy", "valence": "mse",
-                            "arousal": "mse"},
+                      loss=LOSSES,
                       loss_weights=config.LOSS_WEIGHTS)
         state = {"epoch": 0, "step": 0, "total_steps": total, "best_accuracy": -1.0,
                  "history": [], "args": {k: v for k, v in vars(args).items()}}
@@ -327,8 +334,7 @@ def run(args) -> Path:
         epoch, te = state["epoch"], time.time()
         losses = []
         while state["step"] < steps:
-            x = source.get(plan)
-            idx = order_slice(len(train_ds), bs, args.seed, epoch, state["step"])
+            x, idx = source.get(plan)
             sw = {"expression": sw_all[idx], "valence": np.ones(len(idx), np.float32),
                   "arousal": np.ones(len(idx), np.float32)}
             logs = model.train_on_batch(x, targets(train_ds, idx), sample_weight=sw,
@@ -381,26 +387,25 @@ def fit_epochs(args, spec, train_ds, val_ds, steps, sw_all, t0, log, probe=30) -
     import keras
     from . import model as model_lib
     m = model_lib.build_model(args.backbone)
-    m.compile(optimizer=keras.optimizers.AdamW(1e-4), loss={
-        "expression": "categorical_crossentropy", "valence": "mse", "arousal": "mse"})
+    m.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=LOSSES)
     source = BatchSource(train_ds.images, spec, args.seed, args.workers)
     plan = run_plan(len(train_ds), args.batch_size, steps, 1 + (4 + probe) // steps, args.seed)
     ones = np.ones(args.batch_size, np.float32)
 
-    def step(k):
-        idx = order_slice(len(train_ds), args.batch_size, args.seed, k // steps, k % steps)
-        m.train_on_batch(source.get(plan), targets(train_ds, idx), sample_weight={
+    def step():
+        x, idx = source.get(plan)
+        m.train_on_batch(x, targets(train_ds, idx), sample_weight={
             "expression": sw_all[idx], "valence": ones[:len(idx)], "arousal": ones[:len(idx)]})
 
     t = time.time()
-    step(0)
+    step()
     evaluate_heldout(m, val_ds, spec)
     compile_s = time.time() - t
-    for k in range(1, 4):
-        step(k)
+    for _ in range(3):
+        step()
     t = time.time()
-    for k in range(4, 4 + probe):
-        step(k)
+    for _ in range(probe):
+        step()
     step_s = (time.time() - t) / probe
     source.close()
     t = time.time()

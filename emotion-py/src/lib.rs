@@ -15,6 +15,7 @@
 //!   packed buffer first.
 //! - PIL images are converted with `Image.tobytes()`, an immutable `bytes` object we hold.
 
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -273,12 +274,46 @@ fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, V
     Ok((out, scores))
 }
 
+/// 8 probabilities from a sequence in AffectNet order or a dict naming each expression.
+fn parse_probabilities(value: &Bound<'_, PyAny>) -> PyResult<[f32; 8]> {
+    let values: Vec<f64> = if let Ok(dict) = value.cast::<PyDict>() {
+        if dict.len() != Expression::ALL.len() {
+            return Err(PyValueError::new_err(format!(
+                "probabilities must name the 8 expressions {:?}, got {} keys",
+                Expression::ALL.map(Expression::name),
+                dict.len()
+            )));
+        }
+        Expression::ALL
+            .iter()
+            .map(|e| match dict.get_item(e.name())? {
+                Some(p) => p.extract::<f64>(),
+                None => Err(PyValueError::new_err(format!("probabilities has no {:?}", e.name()))),
+            })
+            .collect::<PyResult<_>>()?
+    } else {
+        value.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "probabilities must be 8 numbers in AffectNet order or a dict, got {}",
+                type_name(value)
+            ))
+        })?
+    };
+    let Ok(probabilities) = <[f64; 8]>::try_from(values.as_slice()) else {
+        return Err(PyValueError::new_err(format!("probabilities must have 8 values, got {}", values.len())));
+    };
+    if !probabilities.iter().all(|p| p.is_finite()) {
+        return Err(PyValueError::new_err(format!("probabilities must be finite, got {probabilities:?}")));
+    }
+    Ok(probabilities.map(|p| p as f32))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Results out
 
 /// A face box in pixels: origin at the image's top-left corner, x to the right, y down.
 /// Unpacks like a tuple: `x, y, width, height = face.bbox`.
-#[pyclass(module = "emotion", frozen, eq)]
+#[pyclass(module = "emotion", frozen, eq, from_py_object)]
 #[derive(Clone, Copy, PartialEq)]
 struct BBox {
     /// Left edge, pixels.
@@ -335,14 +370,24 @@ impl BBox {
         4
     }
 
+    /// Pickles and copies as `BBox(x, y, width, height)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (f64, f64, f64, f64))> {
+        let b = slf.get();
+        Ok((slf.get_type(), (b.x, b.y, b.width, b.height)))
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        (self.x, self.y, self.width, self.height).into_pyobject(py)?.hash()
+    }
+
     fn __repr__(&self) -> String {
         format!("BBox(x={:.1}, y={:.1}, width={:.1}, height={:.1})", self.x, self.y, self.width, self.height)
     }
 }
 
-/// A face found by the detector.
-#[pyclass(module = "emotion", frozen)]
-#[derive(Clone, Copy)]
+/// A face found by the detector. Compares, pickles and copies by value.
+#[pyclass(module = "emotion", frozen, eq)]
+#[derive(Clone, Copy, PartialEq)]
 struct Detection {
     /// The face box (pixels), clamped to the image.
     #[pyo3(get)]
@@ -362,6 +407,22 @@ impl From<CoreDetection> for Detection {
 
 #[pymethods]
 impl Detection {
+    /// A detection from its parts: `Detection(bbox, detection_score)`.
+    #[new]
+    fn new(bbox: BBox, detection_score: f64) -> Self {
+        Detection { bbox, detection_score }
+    }
+
+    /// Pickles and copies as `Detection(bbox, detection_score)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (BBox, f64))> {
+        let d = slf.get();
+        Ok((slf.get_type(), (d.bbox, d.detection_score)))
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        (self.bbox.__hash__(py)?, self.detection_score).into_pyobject(py)?.hash()
+    }
+
     /// `{"bbox": {...}, "detection_score": ...}`.
     #[allow(clippy::wrong_self_convention)] // a Python method: pyo3 methods take &self
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -376,13 +437,14 @@ impl Detection {
     }
 }
 
-/// One analysed face.
-#[pyclass(module = "emotion", frozen)]
+/// One analysed face. Compares, pickles and copies by value.
+#[pyclass(module = "emotion", frozen, eq)]
+#[derive(Clone, PartialEq)]
 struct Face {
     /// The face box (pixels), clamped to the image.
     #[pyo3(get)]
     bbox: BBox,
-    /// The detector's score (see `Detection.score`); None for boxes given to `classify`.
+    /// The detector's score (see `Detection.detection_score`); None for boxes given to `classify`.
     #[pyo3(get)]
     detection_score: Option<f64>,
     expression: Expression,
@@ -424,6 +486,50 @@ impl From<CoreFace> for Face {
 
 #[pymethods]
 impl Face {
+    /// A face from its parts, e.g. read back from JSON; `expression` is the most probable of
+    /// `probabilities`.
+    ///
+    /// Args:
+    ///     bbox: the face box (pixels).
+    ///     probabilities: 8 probabilities in AffectNet order (`emotion.EXPRESSIONS`), or a dict
+    ///         naming all 8.
+    ///     valence, arousal: in [-1, 1].
+    ///     detection_score: the detector's score, or None.
+    ///
+    /// Raises:
+    ///     ValueError: not 8 probabilities, an unknown or missing expression name, or a
+    ///         non-finite number.
+    #[new]
+    #[pyo3(signature = (bbox, probabilities, valence, arousal, detection_score=None))]
+    fn new(
+        bbox: BBox,
+        probabilities: &Bound<'_, PyAny>,
+        valence: f64,
+        arousal: f64,
+        detection_score: Option<f64>,
+    ) -> PyResult<Self> {
+        let probabilities = parse_probabilities(probabilities)?;
+        if !(valence.is_finite() && arousal.is_finite()) {
+            return Err(PyValueError::new_err(format!("valence and arousal must be finite, got {valence} and {arousal}")));
+        }
+        Ok(Face { bbox, detection_score, expression: Expression::argmax(&probabilities), probabilities, valence, arousal })
+    }
+
+    /// Pickles and copies as `Face(bbox, probabilities, valence, arousal, detection_score)`;
+    /// the float32 probabilities round-trip exactly through Python floats.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyType>, (BBox, [f64; 8], f64, f64, Option<f64>))> {
+        let f = slf.get();
+        Ok((slf.get_type(), (f.bbox, f.probabilities.map(f64::from), f.valence, f.arousal, f.detection_score)))
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        let probabilities = PyTuple::new(py, self.probabilities.map(f64::from))?;
+        (self.bbox.__hash__(py)?, probabilities, self.valence, self.arousal, self.detection_score).into_pyobject(py)?.hash()
+    }
+
     /// The most probable expression, one of `emotion.EXPRESSIONS`.
     #[getter]
     fn expression(&self) -> &'static str {
@@ -490,6 +596,77 @@ impl Face {
 // ---------------------------------------------------------------------------------------------
 // Analyzer
 
+/// What an `Analyzer` was built from: everything needed to build an equal one elsewhere.
+/// Counts and limits hold 0 for "not set", as the builder takes them.
+#[derive(Clone, PartialEq)]
+struct Settings {
+    /// The custom model's ONNX bytes (read once from `model_path`), `None` for the bundled model.
+    model: Option<Arc<Vec<u8>>>,
+    min_face_size: u32,
+    max_face_size: u32,
+    max_faces: usize,
+    score_threshold: f32,
+    pyramid_scale_factor: f32,
+    window_step: u32,
+    threads: usize,
+    flip_average: bool,
+    overrides: ModelOverrides,
+}
+
+impl Settings {
+    fn build(&self) -> Result<emotion_core::Analyzer, Error> {
+        let mut builder = emotion_core::Analyzer::builder()
+            .min_face_size(self.min_face_size)
+            .max_face_size(self.max_face_size)
+            .max_faces(self.max_faces)
+            .score_threshold(self.score_threshold)
+            .pyramid_scale_factor(self.pyramid_scale_factor)
+            .window_step(self.window_step)
+            .threads(self.threads)
+            .flip_average(self.flip_average)
+            .model_overrides(self.overrides.clone());
+        if let Some(bytes) = &self.model {
+            builder = builder.model_bytes(bytes.as_slice());
+        }
+        builder.build()
+    }
+
+    /// The constructor's keyword arguments that rebuild these settings.
+    fn kwargs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let o = &self.overrides;
+        d.set_item("model_bytes", self.model.as_ref().map(|b| PyBytes::new(py, b)))?;
+        d.set_item("min_face_size", self.min_face_size)?;
+        d.set_item("max_face_size", self.max_face_size)?;
+        d.set_item("max_faces", self.max_faces)?;
+        d.set_item("score_threshold", self.score_threshold)?;
+        d.set_item("pyramid_scale_factor", self.pyramid_scale_factor)?;
+        d.set_item("window_step", self.window_step)?;
+        d.set_item("threads", self.threads)?;
+        d.set_item("flip_average", self.flip_average)?;
+        d.set_item("input_color", o.color.map(|c| c.name()))?;
+        d.set_item("input_size", o.size)?;
+        d.set_item("mean", o.mean.clone())?;
+        d.set_item("std", o.std.clone())?;
+        d.set_item("crop_scale", o.crop_scale)?;
+        d.set_item("crop_shift_y", o.crop_shift_y)?;
+        d.set_item("batch_size", o.batch_size)?;
+        Ok(d)
+    }
+}
+
+impl Hash for Settings {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let floats = |v: &Option<Vec<f32>>| v.as_ref().map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        let o = &self.overrides;
+        self.model.as_deref().hash(state);
+        (self.min_face_size, self.max_face_size, self.max_faces, self.window_step, self.threads).hash(state);
+        (self.score_threshold.to_bits(), self.pyramid_scale_factor.to_bits(), self.flip_average).hash(state);
+        (o.color.map(|c| c.name()), o.size, floats(&o.mean), floats(&o.std), o.batch_size).hash(state);
+        (o.crop_scale.map(f32::to_bits), o.crop_shift_y.map(f32::to_bits)).hash(state);
+    }
+}
+
 /// Face detector (SeetaFace frontal cascade) plus emotion model.
 ///
 /// Images are RGB by default: pass color="bgr" for OpenCV frames.
@@ -501,8 +678,14 @@ impl Face {
 /// Counts and limits follow one rule in every front door (Python, Rust, C, command line): 0 or
 /// None means "not set", i.e. the default (all cores, all faces, no limit, batch 1).
 ///
+/// Picklable, for process pools and clusters: it pickles as its settings plus its model (the
+/// bundled model by reference, a custom one by its ONNX bytes, so the file need not exist where
+/// it is unpickled) and unpickles into an equal Analyzer giving identical results. Analyzers
+/// compare equal when built from the same settings and model.
+///
 /// Args:
 ///     model_path: an ONNX model file meeting the model contract; None for the bundled model.
+///     model_bytes: the same, already in memory (bytes); not with model_path.
 ///     min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
 ///         (80 runs ~4x faster than 40).
 ///     max_face_size: largest face side to look for, pixels (>= min_face_size); None or 0: up
@@ -516,7 +699,7 @@ impl Face {
 ///     window_step: detector sliding-window step, pixels, in [1, 64].
 ///     threads: most threads one call uses to run the model over several faces (a Tracker: also
 ///         to re-detect several tracked faces at once), in [0, 256]; None or 0: the number of
-///         CPU cores.
+///         CPU cores. Use 1 when a pool of processes or threads already keeps every core busy.
 ///     flip_average: classify each face together with its mirror image and average the two
 ///         predictions (twice the model time; a face and its mirror image then agree).
 ///     input_color, input_size, mean, std, crop_scale, crop_shift_y, batch_size: model
@@ -530,9 +713,17 @@ impl Face {
 ///     InvalidOptionError: an option out of range.
 ///     ModelError: the model file cannot be read or parsed, or does not meet the contract.
 ///     DetectorError: the detector model cannot be loaded.
-#[pyclass(module = "emotion", frozen)]
+///     ValueError: both model_path and model_bytes given.
+#[pyclass(module = "emotion", frozen, eq)]
 struct Analyzer {
     inner: Arc<emotion_core::Analyzer>,
+    settings: Settings,
+}
+
+impl PartialEq for Analyzer {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
+    }
 }
 
 #[pymethods]
@@ -540,14 +731,16 @@ impl Analyzer {
     // Keep these defaults equal to emotion_core::DetectorOptions::default().
     #[new]
     #[pyo3(signature = (
-        model_path=None, *, min_face_size=40, max_face_size=None, max_faces=None, score_threshold=2.0,
-        pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false, input_color=None,
-        input_size=None, mean=None, std=None, crop_scale=None, crop_shift_y=None, batch_size=None
+        model_path=None, *, model_bytes=None, min_face_size=40, max_face_size=None, max_faces=None,
+        score_threshold=2.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
+        input_color=None, input_size=None, mean=None, std=None, crop_scale=None, crop_shift_y=None,
+        batch_size=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         model_path: Option<PathBuf>,
+        model_bytes: Option<Bound<'_, PyBytes>>,
         min_face_size: i64,
         max_face_size: Option<i64>,
         max_faces: Option<i64>,
@@ -564,7 +757,11 @@ impl Analyzer {
         crop_shift_y: Option<f32>,
         batch_size: Option<i64>,
     ) -> PyResult<Self> {
-        let build = || -> Result<emotion_core::Analyzer, Error> {
+        if model_path.is_some() && model_bytes.is_some() {
+            return Err(PyValueError::new_err("give model_path or model_bytes, not both"));
+        }
+        let model_bytes = model_bytes.map(|b| b.as_bytes().to_vec());
+        let build = || -> Result<(emotion_core::Analyzer, Settings), Error> {
             let color = match input_color {
                 None => None,
                 Some("gray") => Some(InputColor::Gray),
@@ -589,23 +786,42 @@ impl Analyzer {
             overrides.crop_scale = crop_scale;
             overrides.crop_shift_y = crop_shift_y;
             overrides.batch_size = batch_size.map(|b| unsigned("batch_size", b)).transpose()?;
-            let mut builder = emotion_core::Analyzer::builder()
-                .min_face_size(unsigned("min_face_size", min_face_size)?)
-                .max_face_size(unsigned("max_face_size", max_face_size.unwrap_or(0))?)
-                .max_faces(unsigned("max_faces", max_faces.unwrap_or(0))?)
-                .score_threshold(score_threshold)
-                .pyramid_scale_factor(pyramid_scale_factor)
-                .window_step(unsigned("window_step", window_step)?)
-                .threads(unsigned("threads", threads.unwrap_or(0))?)
-                .flip_average(flip_average)
-                .model_overrides(overrides);
-            if let Some(path) = model_path {
-                builder = builder.model_path(path);
-            }
-            builder.build()
+            // A custom model is kept as bytes so that pickling ships the model itself.
+            let model = match (model_path, model_bytes) {
+                (Some(path), _) => Some(std::fs::read(&path).map_err(|source| Error::Io { path, source })?),
+                (None, bytes) => bytes,
+            };
+            let settings = Settings {
+                model: model.map(Arc::new),
+                min_face_size: unsigned("min_face_size", min_face_size)?,
+                max_face_size: unsigned("max_face_size", max_face_size.unwrap_or(0))?,
+                max_faces: unsigned("max_faces", max_faces.unwrap_or(0))?,
+                score_threshold,
+                pyramid_scale_factor,
+                window_step: unsigned("window_step", window_step)?,
+                threads: unsigned("threads", threads.unwrap_or(0))?,
+                flip_average,
+                overrides,
+            };
+            Ok((settings.build()?, settings))
         };
-        let inner = py.detach(build).map_err(|e| to_py_err(py, e))?;
-        Ok(Analyzer { inner: Arc::new(inner) })
+        let (inner, settings) = py.detach(build).map_err(|e| to_py_err(py, e))?;
+        Ok(Analyzer { inner: Arc::new(inner), settings })
+    }
+
+    /// Pickles and copies as `functools.partial(Analyzer, **settings)()`: the settings and,
+    /// for a custom model, its ONNX bytes.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let partial = py.import("functools")?.getattr("partial")?;
+        let rebuild = partial.call((slf.get_type(),), Some(&slf.get().settings.kwargs(py)?))?;
+        Ok((rebuild, PyTuple::empty(py)))
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.settings.hash(&mut hasher);
+        hasher.finish()
     }
 
     /// The model's information and the preprocessing in force (metadata merged with the

@@ -266,7 +266,7 @@ static void test_info_options_and_draw(const char *path) {
     if (a == NULL) return;
     emotion_model_info info;
     CHECK_STATUS(emotion_analyzer_model_info(a, &info), EMOTION_OK);
-    CHECK(strlen(info.version) > 0 && info.input_height == 64 && info.input_width == 64);
+    CHECK(strlen(info.version) > 0 && info.input_height == 48 && info.input_width == 48);
     CHECK(info.input_channels == 1 && info.input_color == EMOTION_INPUT_COLOR_GRAY && info.flip_average == 1);
     CHECK_STATUS(emotion_analyzer_model_info(NULL, &info), EMOTION_ERROR_NULL_POINTER);
 

@@ -117,7 +117,8 @@ def test_worker_batches_equal_in_process():
     plan_a, plan_b = (train.run_plan(40, 8, 5, 2, 7, epoch=0, step=3) for _ in range(2))
     try:
         for _ in range(7):          # past an epoch boundary
-            assert np.array_equal(here.get(plan_a), there.get(plan_b))
+            (xa, ia), (xb, ib) = here.get(plan_a), there.get(plan_b)
+            assert np.array_equal(xa, xb) and np.array_equal(ia, ib)
     finally:
         there.close()
 

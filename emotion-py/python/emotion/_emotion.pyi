@@ -53,7 +53,8 @@ _Color = Literal["rgb", "bgr"]
 class BBox:
     """A face box in pixels: origin at the image's top-left corner, x to the right, y down.
 
-    Unpacks like a tuple: ``x, y, width, height = face.bbox``; compares by value.
+    Unpacks like a tuple: ``x, y, width, height = face.bbox``; compares, hashes, pickles and
+    copies by value.
     """
 
     def __new__(cls, x: float, y: float, width: float, height: float) -> BBox: ...
@@ -74,11 +75,13 @@ class BBox:
     def __iter__(self) -> Iterator[float]: ...
     def __len__(self) -> int: ...
     def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @final
 class Detection:
-    """A face found by :meth:`Analyzer.detect`."""
+    """A face found by :meth:`Analyzer.detect`. Compares, hashes, pickles and copies by value."""
 
+    def __new__(cls, bbox: BBox, detection_score: float) -> Detection: ...
     @property
     def bbox(self) -> BBox:
         """The face box (pixels), clamped to the image."""
@@ -89,11 +92,29 @@ class Detection:
         name as :attr:`Face.detection_score`."""
     def to_dict(self) -> dict[str, object]:
         """``{"bbox": {"x", "y", "width", "height"}, "detection_score": float}``."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @final
 class Face:
-    """One analysed face."""
+    """One analysed face. Compares, hashes, pickles and copies by value."""
 
+    def __new__(
+        cls,
+        bbox: BBox,
+        probabilities: Sequence[float] | dict[str, float],
+        valence: float,
+        arousal: float,
+        detection_score: float | None = None,
+    ) -> Face:
+        """A face from its parts (e.g. read back from JSON); :attr:`expression` is the most
+        probable of ``probabilities``: 8 numbers in :data:`EXPRESSIONS` order, or a dict naming
+        all 8 (stored as float32).
+
+        Raises:
+            TypeError: probabilities is neither a sequence nor a dict.
+            ValueError: not 8 probabilities, a missing name, or a non-finite number.
+        """
     @property
     def bbox(self) -> BBox:
         """The face box (pixels), clamped to the image."""
@@ -127,6 +148,8 @@ class Face:
         """Built-in types only (JSON-serializable), the shape of one face in the CLI's JSON:
         ``{"bbox": {"x", "y", "width", "height"}, "detection_score": float | None,
         "expression": str, "probabilities": {name: float}, "valence": float, "arousal": float}``."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @final
 class Analyzer:
@@ -139,9 +162,16 @@ class Analyzer:
     numpy array from another thread while a call is using it (C-contiguous rows are read in place,
     not copied).
 
+    Picklable, for process pools and clusters (``multiprocessing``, ``concurrent.futures``,
+    Dask): it pickles as its settings plus its model (the bundled one by reference, a custom one
+    by its ONNX bytes, so the file need not exist where it is unpickled) and unpickles into an
+    equal Analyzer that gives identical results. Analyzers compare equal (and hash alike) when
+    built from the same settings and the same model.
+
     Args:
         model_path: an ONNX model meeting the model contract (file path); ``None`` for the
-            bundled model.
+            bundled model. The file is read once, at construction.
+        model_bytes: the same model, already in memory; not together with ``model_path``.
         min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
             (80 runs ~4x faster than 40).
         max_face_size: largest face side to look for, pixels (>= min_face_size); ``None`` or 0:
@@ -155,7 +185,8 @@ class Analyzer:
         window_step: detector sliding-window step, pixels, in [1, 64].
         threads: most threads one call uses to run the model over several faces (a
             :class:`Tracker`: also to re-detect several tracked faces at once), in [0, 256];
-            ``None`` or 0: the number of CPU cores.
+            ``None`` or 0: the number of CPU cores. Use 1 in each worker when a pool of
+            processes or threads already keeps every core busy.
         flip_average: classify each face with its mirror image and average the predictions
             (twice the model time; a face and its mirror image then agree).
         input_color, input_size, mean, std, crop_scale, crop_shift_y, batch_size: model
@@ -170,12 +201,14 @@ class Analyzer:
         InvalidOptionError: an option out of range.
         ModelError: the model file cannot be read or parsed, or does not meet the contract.
         DetectorError: the detector model cannot be loaded.
+        ValueError: both ``model_path`` and ``model_bytes`` given.
     """
 
     def __new__(
         cls,
         model_path: str | os.PathLike[str] | None = None,
         *,
+        model_bytes: bytes | None = None,
         min_face_size: int = 40,
         max_face_size: int | None = None,
         score_threshold: float = 2.0,
@@ -192,6 +225,8 @@ class Analyzer:
         crop_shift_y: float | None = None,
         batch_size: int | None = None,
     ) -> Analyzer: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
     @property
     def model_info(self) -> ModelInfo:
         """The model's information and the preprocessing in force."""

@@ -75,7 +75,7 @@ fn model_info_and_the_json_agree() {
     let version = info["version"].as_str().unwrap();
     assert!(!version.is_empty());
     assert_eq!(info["labels"][7], "contempt");
-    assert_eq!(info["input_height"], 64);
+    assert_eq!(info["input_height"], 48);
     assert_eq!(info["flip_average"], false);
     assert_eq!(info["library_version"], env!("CARGO_PKG_VERSION"));
     let with = lines(&emotion(&["--model-info", "--flip-average", "--crop-scale", "1.5"])).remove(0);
