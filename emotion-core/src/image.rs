@@ -414,13 +414,37 @@ fn dims_u32(w: usize, h: usize) -> Result<(u32, u32)> {
 /// than [`DEFAULT_MAX_PIXELS`] pixels, [`Error::Decode`] when it is not an image the `image`
 /// crate can decode (PNG, JPEG, BMP, GIF, TIFF, WebP).
 pub fn load_rgb(path: impl AsRef<std::path::Path>) -> Result<image::RgbImage> {
-    use image::ImageDecoder;
     let path = path.as_ref();
-    let decode = |message: String| Error::Decode { path: path.to_path_buf(), message };
     let reader = image::ImageReader::open(path)
         .map_err(|source| Error::Io { path: path.to_path_buf(), source })?
         .with_guessed_format()
         .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    decode_checked(reader, path)
+}
+
+/// Decodes an encoded image held in memory (the bytes of a PNG, JPEG, BMP, GIF, TIFF or WebP
+/// file, recognised by their content, not by a name) to 8-bit RGB, applying its EXIF
+/// orientation, with the same size checks as [`load_rgb`].
+///
+/// # Errors
+/// [`Error::ImageTooLarge`] when the image declares more than [`DEFAULT_MAX_PIXELS`] pixels,
+/// [`Error::Decode`] (with the path `<memory>`) when the bytes are not an image the `image` crate
+/// can decode.
+pub fn decode_rgb(bytes: &[u8]) -> Result<image::RgbImage> {
+    let path = std::path::Path::new("<memory>");
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::Decode { path: path.to_path_buf(), message: e.to_string() })?;
+    decode_checked(reader, path)
+}
+
+/// The decoding shared by [`load_rgb`] and [`decode_rgb`]; `path` names the source in errors.
+fn decode_checked<R: std::io::BufRead + std::io::Seek>(
+    reader: image::ImageReader<R>,
+    path: &std::path::Path,
+) -> Result<image::RgbImage> {
+    use image::ImageDecoder;
+    let decode = |message: String| Error::Decode { path: path.to_path_buf(), message };
     let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
     let (width, height) = decoder.dimensions();
     let pixels = u64::from(width) * u64::from(height);

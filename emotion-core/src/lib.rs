@@ -30,7 +30,7 @@ pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
 pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
 pub use error::{Error, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
-pub use image::{load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+pub use image::{decode_rgb, load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
 pub use model::{EmotionModel, InputColor, ModelInfo, ModelOverrides, Prediction, Preprocessing};
 
 /// The crate version, `MAJOR.MINOR.PATCH`.

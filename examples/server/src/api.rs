@@ -1,0 +1,165 @@
+//! The HTTP handlers: analyze, info, health, the page.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use emotion_core::Expression;
+use serde_json::json;
+
+use crate::engine::{AnalyzeOptions, Analysis};
+use crate::error::ApiError;
+use crate::report;
+use crate::AppState;
+
+/// The webcam page: one file, no external resources.
+const PAGE: &str = include_str!("page.html");
+
+/// Media types accepted as a raw body (the content decides the decoder; these only gate).
+const IMAGE_TYPES: [&str; 8] =
+    ["image/png", "image/jpeg", "image/jpg", "image/bmp", "image/gif", "image/tiff", "image/webp", "application/octet-stream"];
+
+/// `POST /v1/analyze`.
+pub async fn analyze(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<AnalyzeOptions>, QueryRejection>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let Query(options) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", e.body_text()))?;
+    // Refuse before reading the body: an overloaded server should not buffer megabytes first.
+    let admission = state.engine.try_admit()?;
+    let (name, bytes) = read_image(request).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_image("the image is empty (0 bytes)"));
+    }
+    let analysis = state.engine.run(admission, move |e| e.analyze_bytes(&bytes, &options)).await??;
+    Ok(json_response(report_json(&name, &analysis)))
+}
+
+/// The CLI's JSON object for one image; `name` goes in its `file` field.
+pub fn report_json(name: &str, a: &Analysis) -> String {
+    report::image_json(Path::new(name), a.width, a.height, &a.faces, &a.timings)
+}
+
+fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The image bytes and their name (the multipart file name, or empty) from either body form.
+async fn read_image(request: Request) -> Result<(String, Bytes), ApiError> {
+    let content_type = media_type(request.headers());
+    if content_type == "multipart/form-data" {
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::new(e.status(), "invalid_request", e.body_text()))?;
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            if field.name() != Some("image") {
+                continue;
+            }
+            if let Some(t) = field.content_type() {
+                check_type(t)?;
+            }
+            let name = field.file_name().unwrap_or_default().to_string();
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            return Ok((name, bytes));
+        }
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "no multipart field named `image`"));
+    }
+    if content_type.is_empty() {
+        return Err(ApiError::unsupported_media_type(
+            "no Content-Type: send the image with its type (e.g. image/jpeg) or as multipart field `image`",
+        ));
+    }
+    check_type(&content_type)?;
+    let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "invalid_request" };
+        ApiError::new(e.status(), code, e.body_text())
+    })?;
+    Ok((String::new(), bytes))
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "invalid_request" };
+    ApiError::new(status, code, e.body_text())
+}
+
+/// The media type of a request, lower case, without parameters (`""` when absent).
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn check_type(media_type: &str) -> Result<(), ApiError> {
+    let t = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if IMAGE_TYPES.contains(&t.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::unsupported_media_type(format!(
+            "unsupported content type {t:?}: send PNG, JPEG, BMP, GIF, TIFF or WebP (image/*, application/octet-stream) \
+             or multipart/form-data with a field `image`"
+        )))
+    }
+}
+
+/// `GET /v1/info`: versions, model metadata, expression names, detector defaults, limits.
+pub async fn info(State(state): State<Arc<AppState>>) -> Response {
+    let model = state.engine.analyzer().model();
+    let pre = model.preprocessing();
+    let det = state.engine.detector_options();
+    let c = &state.config;
+    let body = json!({
+        "server": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "library": {"name": "emotion-core", "version": emotion_core::VERSION},
+        "model": {
+            "version": model.info().version,
+            "training_data": model.info().training_data,
+            "description": model.info().description,
+            "input": {
+                "color": match pre.color { emotion_core::InputColor::Gray => "gray", emotion_core::InputColor::Rgb => "rgb" },
+                "height": pre.height,
+                "width": pre.width,
+            },
+            "batch_size": model.batch_size(),
+        },
+        "expressions": Expression::ALL.iter().map(|e| e.name()).collect::<Vec<_>>(),
+        "detector": {
+            "min_face_size": det.min_face_size,
+            "max_face_size": det.max_face_size,
+            "score_threshold": det.score_threshold,
+            "pyramid_scale_factor": det.pyramid_scale_factor,
+            "window_step": det.window_step,
+        },
+        "limits": {
+            "max_body_bytes": c.max_body,
+            "max_concurrency": c.max_concurrency,
+            "workers": c.workers,
+            "timeout_s": c.timeout.as_secs_f64(),
+            "max_pixels": emotion_core::DEFAULT_MAX_PIXELS,
+        },
+    });
+    json_response(body.to_string())
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Response {
+    json_response(r#"{"status":"ok"}"#.to_string())
+}
+
+/// `GET /`.
+pub async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// Any other route.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see GET /v1/info")
+}
