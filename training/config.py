@@ -16,7 +16,6 @@ SHARED = Path(os.environ.get("EMOTION_SHARED", REPO_ROOT.parent / "shared"))
 FERPLUS_TRAIN = SHARED / "data" / "ferplus" / "train"
 FERPLUS_VALID = SHARED / "data" / "ferplus" / "valid"
 VA_STATS_CSV = SHARED / "data" / "affectnet-va-stats.csv"
-MINI_XCEPTION_H5 = SHARED / "models" / "fer2013-xception" / "fer2013_mini_XCEPTION.102-0.66.hdf5"
 
 RUNS_DIR = TRAINING_DIR / "runs"                       # gitignored: logs, checkpoints, caches
 DEFAULT_RUN = RUNS_DIR / "default"
@@ -42,7 +41,7 @@ CROP_SHIFT_Y = -0.008
 
 # Written into emotion.version: bump it for every model you ship, so users can tell models apart
 # (the library reports it; the date is the training run's).
-MODEL_VERSION = "0.1.0+ferplus.20261129"
+MODEL_VERSION = "0.2.0+ferplus.20261129"
 ONNX_OPSET = 13
 SEED = 1337
 
@@ -62,12 +61,18 @@ class BackboneSpec:
 
 
 BACKBONES = {
-    # mini_XCEPTION (Arriaga et al. 2017): 64x64 gray scaled to [-1, 1], as its FER2013 weights.
+    # Plain 3x3-convolution ResNet at FER's native 48x48 gray (see model.resnet_features): the
+    # default since model 0.2.0, chosen by the comparison in training/README.md.
+    "resnet": BackboneSpec("resnet", 48, "gray", (0.5,), (0.5,)),
+    # VGG-style plain convolutions at 48x48 gray (see model.vgg_features).
+    "vgg": BackboneSpec("vgg", 48, "gray", (0.5,), (0.5,)),
+    # mini_XCEPTION (Arriaga et al. 2017): depthwise-separable, 64x64 gray scaled to [-1, 1]; the
+    # 0.1.0 model. Trained from scratch here.
     "mini_xception": BackboneSpec("mini_xception", 64, "gray", (0.5,), (0.5,)),
     # NASNetMobile, the original design's backbone; Keras' NASNet preprocessing is also [-1, 1].
     "nasnetmobile": BackboneSpec("nasnetmobile", 224, "rgb", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
-DEFAULT_BACKBONE = "mini_xception"
+DEFAULT_BACKBONE = "resnet"
 
 # Augmentation ranges (issue 3): rotation +-10 degrees, zoom +-20 %, shift +-10 % of the side
 # (the random crop), horizontal flip; plus a mild brightness/contrast jitter.
@@ -76,6 +81,7 @@ AUG_ZOOM = 0.20
 AUG_SHIFT = 0.10
 AUG_BRIGHTNESS = 0.10   # added to pixel/255
 AUG_CONTRAST = 0.20     # multiplicative, around the image mean
+AUG_ERASE_P = 0.25      # probability of one random-erasing rectangle per image
 
 # Loss weights and regularisation.
 L2_DENSE = 1e-4

@@ -1,9 +1,9 @@
-"""Datasets as in-memory numpy arrays, training targets, and the tf.data pipeline.
+"""Datasets as in-memory numpy arrays and training targets (augmentation: training/augment.py).
 
 Every loader returns a `Dataset` (see below) with images uint8 [N, S, S, C] (C = 1 gray, 3 RGB),
 soft expression targets float32 [N, 8] in AffectNet order, valence/arousal float32 [N] and the
-majority-vote label int [N]. The pipeline resizes to the backbone's input and normalises there, so
-images stay at their stored size (48x48 for FER+) in memory.
+majority-vote label int [N]. Images stay at their stored size (48x48 for FER+) in memory; the
+training loop resizes and normalises per batch.
 """
 from __future__ import annotations
 
@@ -234,95 +234,8 @@ def split(ds: Dataset, frac: float, seed=config.SEED):
 
 
 # ---------------------------------------------------------------------------------------------
-# tf.data pipeline
+# Model input
 # ---------------------------------------------------------------------------------------------
-
-def _to_color(x, channels):
-    """float [B, H, W, Cin] -> [B, H, W, channels]; gray->RGB by tiling, RGB->gray by BT.601."""
-    import tensorflow as tf
-    cin = x.shape[-1]
-    if cin == channels:
-        return x
-    if channels == 3:
-        return tf.tile(x, [1, 1, 1, 3])
-    return tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114], x.dtype), -1, keepdims=True)
-
-
-def _affine_transforms(batch, in_size, out_size, seed_gen):
-    """Random transforms [B, 8] for ImageProjectiveTransformV3 mapping output pixel (x, y) to the
-    input pixel it samples: in = c_in + M (out - c_out) + t, M = (r / zoom) R(theta) diag(flip, 1),
-    r = in_size / out_size (so resizing and augmentation are one bilinear resample)."""
-    import tensorflow as tf
-    import math
-    u = lambda lo, hi: seed_gen.uniform([batch], lo, hi)
-    theta = u(-1.0, 1.0) * (config.AUG_ROTATION_DEG * math.pi / 180.0)
-    zoom = u(1.0 - config.AUG_ZOOM, 1.0 + config.AUG_ZOOM)
-    flip = tf.where(u(0.0, 1.0) < 0.5, -1.0, 1.0)
-    tx = u(-1.0, 1.0) * config.AUG_SHIFT * in_size
-    ty = u(-1.0, 1.0) * config.AUG_SHIFT * in_size
-    r = in_size / out_size
-    k = r / zoom
-    cos, sin = tf.cos(theta) * k, tf.sin(theta) * k
-    a0, a1 = cos * flip, -sin
-    b0, b1 = sin * flip, cos
-    ci, co = (in_size - 1) / 2.0, (out_size - 1) / 2.0
-    a2 = ci + tx - a0 * co - a1 * co
-    b2 = ci + ty - b0 * co - b1 * co
-    zeros = tf.zeros_like(a0)
-    return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-
-
-def make_tf_dataset(ds: Dataset, spec: config.BackboneSpec, batch_size=64, training=False,
-                    weights=None, seed=config.SEED, repeat=False):
-    """tf.data over the in-memory arrays -> batches (x float32 [B, S, S, C] normalised,
-    {valence [B,1], arousal [B,1], expression [B,8]}[, sample weights]).
-
-    training=True shuffles and applies the random affine (rotation, zoom, shift, flip) fused with
-    the resize to spec.size, plus brightness/contrast jitter; otherwise a plain bilinear resize.
-    weights: per-class weights float32 [8] -> sample weights on the expression output only.
-    """
-    import tensorflow as tf
-    n = len(ds)
-    in_size = ds.images.shape[1]
-    mean = tf.constant(spec.mean, tf.float32)
-    std = tf.constant(spec.std, tf.float32)
-    y = {"valence": ds.valence[:, None], "arousal": ds.arousal[:, None],
-         "expression": ds.expression}
-    tensors = (ds.images, y)
-    if weights is not None:
-        sw = sample_weights(ds.expression, weights)
-        tensors = (ds.images, y, {"valence": np.ones(n, np.float32),
-                                  "arousal": np.ones(n, np.float32), "expression": sw})
-    d = tf.data.Dataset.from_tensor_slices(tensors)
-    if training:
-        d = d.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        d = d.repeat()
-    d = d.batch(batch_size, drop_remainder=training)
-    seed_gen = tf.random.Generator.from_seed(seed)
-
-    def prep(img, *rest):
-        x = tf.cast(img, tf.float32) / 255.0
-        if training:
-            b = tf.shape(x)[0]
-            t = _affine_transforms(b, in_size, spec.size, seed_gen)
-            x = tf.raw_ops.ImageProjectiveTransformV3(
-                images=x, transforms=t, output_shape=[spec.size, spec.size],
-                fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
-            m = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-            c = seed_gen.uniform([b, 1, 1, 1], 1 - config.AUG_CONTRAST, 1 + config.AUG_CONTRAST)
-            br = seed_gen.uniform([b, 1, 1, 1], -config.AUG_BRIGHTNESS, config.AUG_BRIGHTNESS)
-            x = tf.clip_by_value((x - m) * c + m + br, 0.0, 1.0)
-        elif in_size != spec.size:
-            x = tf.image.resize(x, [spec.size, spec.size], method="bilinear")
-        x = _to_color(x, spec.channels)
-        x = (x - mean) / std
-        return (x, *rest)
-
-    # One map call per batch; the generator is stateful, so keep it single-threaded (deterministic).
-    d = d.map(prep, num_parallel_calls=1 if training else tf.data.AUTOTUNE, deterministic=True)
-    return d.prefetch(2)
-
 
 def preprocess_numpy(images: np.ndarray, spec: config.BackboneSpec) -> np.ndarray:
     """uint8 [N, S, S, C] -> float32 NCHW [N, spec.channels, spec.size, spec.size] as the library
@@ -346,3 +259,19 @@ def preprocess_numpy(images: np.ndarray, spec: config.BackboneSpec) -> np.ndarra
                           for ch in a])
         out[i] = (a / 255.0 - mean) / std
     return out
+
+
+def apply_soft_labels(ds: Dataset, path) -> Dataset:
+    """Replace the targets of the images named in a teacher's soft-label file (.npz with `names`
+    [M] str, `expression` float [M, 8] AffectNet order, `valence` [M], `arousal` [M]; made by
+    `python -m training.distill`). Images the file does not name keep their own targets."""
+    z = np.load(path, allow_pickle=False)
+    where = {str(n): i for i, n in enumerate(z["names"])}
+    idx = np.array([where.get(n, -1) for n in ds.names])
+    hit = idx >= 0
+    expression, valence, arousal = ds.expression.copy(), ds.valence.copy(), ds.arousal.copy()
+    expression[hit] = z["expression"][idx[hit]]
+    valence[hit] = z["valence"][idx[hit]]
+    arousal[hit] = z["arousal"][idx[hit]]
+    return Dataset(ds.images, expression.astype(np.float32), valence.astype(np.float32),
+                   arousal.astype(np.float32), ds.label, ds.names)

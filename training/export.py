@@ -1,4 +1,5 @@
-"""Export a trained Keras model to ONNX meeting the library's contract (../shared/DESIGN.md).
+"""Export a trained Keras model to ONNX meeting the library's model contract
+(README.md, "The model contract").
 
     python -m training.export                                   # training/runs/default -> bundled
     python -m training.export --run training/runs/smoke --out /tmp/m.onnx --crop-scale 1.3

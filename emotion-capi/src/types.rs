@@ -204,13 +204,12 @@ impl emotion_options {
     /// Converts to the core's detector options and thread count (`None` = default). The caller
     /// checked `struct_size`; the ranges are checked by the core when building.
     pub(crate) fn to_core(self) -> (DetectorOptions, Option<usize>) {
-        let detector = DetectorOptions {
-            min_face_size: self.min_face_size,
-            max_face_size: (self.max_face_size != 0).then_some(self.max_face_size),
-            score_threshold: self.score_threshold,
-            pyramid_scale_factor: self.pyramid_scale_factor,
-            window_step: self.window_step,
-        };
+        let detector = DetectorOptions::default()
+            .with_min_face_size(self.min_face_size)
+            .with_max_face_size((self.max_face_size != 0).then_some(self.max_face_size))
+            .with_score_threshold(self.score_threshold)
+            .with_pyramid_scale_factor(self.pyramid_scale_factor)
+            .with_window_step(self.window_step);
         let threads = (self.threads != 0).then_some(self.threads as usize);
         (detector, threads)
     }

@@ -23,7 +23,7 @@ fn classify(c: &mut Criterion) {
     let boxes: Vec<_> = Analyzer::new().unwrap().detect(&view).unwrap().iter().map(|d| d.bbox).collect();
     let mut g = c.benchmark_group("classify");
     for batch in [1usize, 4, 8] {
-        let overrides = ModelOverrides { batch_size: Some(batch), ..Default::default() };
+        let overrides = ModelOverrides::default().with_batch_size(batch);
         for threads in [1usize, 2] {
             let a = Analyzer::builder().model_overrides(overrides.clone()).threads(threads).build().unwrap();
             let id = format!("{}faces/batch{batch}/threads{threads}", boxes.len());
@@ -42,7 +42,7 @@ fn detect(c: &mut Criterion) {
     let mut g = c.benchmark_group("detect");
     for (name, img) in [("640x480", &vga), ("1920x1080", &hd)] {
         for min_face in [20u32, 40, 80] {
-            let det = SeetaDetector::bundled(DetectorOptions { min_face_size: min_face, ..Default::default() }).unwrap();
+            let det = SeetaDetector::bundled(DetectorOptions::default().with_min_face_size(min_face)).unwrap();
             let view = ImageView::try_from(img).unwrap();
             g.bench_with_input(BenchmarkId::new(name, format!("min_face_{min_face}")), &view, |b, v| b.iter(|| det.detect(v).unwrap()));
         }

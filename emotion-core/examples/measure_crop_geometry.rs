@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| p.extension().is_some_and(|e| e == "png" || e == "jpg"))
         .collect();
     files.sort();
-    let det = SeetaDetector::bundled(DetectorOptions { min_face_size: 40, ..Default::default() })?;
+    let det = SeetaDetector::bundled(DetectorOptions::default().with_min_face_size(40))?;
     const UP: u32 = 4;
     let (mut scales, mut shifts) = (Vec::new(), Vec::new());
     let mut tried = 0;

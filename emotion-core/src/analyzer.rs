@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use crate::detect::{DetectorOptions, Detection, FaceDetector, SeetaDetector};
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
-use crate::image::{BBox, ImageView};
+use crate::pixels::{BBox, ImageView};
 use crate::model::{EmotionModel, ModelOverrides, Preprocessing};
 
-/// One analysed face.
+/// One analysed face. `#[non_exhaustive]`: later versions may add fields (e.g. landmarks), so
+/// read the fields rather than destructuring or constructing a `Face`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Face {
     /// Face bounding box in pixels (origin top-left), clamped to the image.
     pub bbox: BBox,

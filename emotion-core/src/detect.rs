@@ -5,16 +5,25 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Result};
-use crate::image::{BBox, ImageView};
+use crate::pixels::{BBox, ImageView};
 
-/// One detected face.
+/// One detected face. `#[non_exhaustive]` (later versions may add fields such as landmarks):
+/// detectors outside this crate build one with [`Detection::new`].
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Detection {
     /// Face bounding box in pixels of the analysed image, clamped to the image.
     pub bbox: BBox,
     /// Detector confidence. For the SeetaFace backend: the cascade's final score, unbounded
     /// above, compared against [`DetectorOptions::score_threshold`] (typical faces score 5-40).
     pub score: f32,
+}
+
+impl Detection {
+    /// A detection from its box (pixels, origin top-left) and detector score.
+    pub const fn new(bbox: BBox, score: f32) -> Self {
+        Detection { bbox, score }
+    }
 }
 
 /// Anything that finds faces. Implementations must be shareable between threads; the
@@ -25,7 +34,16 @@ pub trait FaceDetector: Send + Sync {
 }
 
 /// Settings of the SeetaFace detector, each checked by [`DetectorOptions::validate`].
+///
+/// `#[non_exhaustive]`: later versions may add settings. Start from [`Default`] and change
+/// fields with the `with_*` methods (or assign them on a `mut` value):
+///
+/// ```
+/// let options = emotion_core::DetectorOptions::default().with_min_face_size(80).with_score_threshold(3.0);
+/// assert!(options.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct DetectorOptions {
     /// Smallest face side to find, pixels, in [10, 10000]. The cascade's window is 40 px, so the
     /// image is scaled by 40 / min_face_size before detection (`rustface` ignores its own
@@ -64,6 +82,36 @@ const WINDOW: f32 = 40.0;
 const MAX_DETECTION_PIXELS: f64 = 256e6;
 
 impl DetectorOptions {
+    /// Sets [`DetectorOptions::min_face_size`] (pixels).
+    pub const fn with_min_face_size(mut self, pixels: u32) -> Self {
+        self.min_face_size = pixels;
+        self
+    }
+
+    /// Sets [`DetectorOptions::max_face_size`] (pixels; `None`: no upper limit).
+    pub const fn with_max_face_size(mut self, pixels: Option<u32>) -> Self {
+        self.max_face_size = pixels;
+        self
+    }
+
+    /// Sets [`DetectorOptions::score_threshold`].
+    pub const fn with_score_threshold(mut self, score: f32) -> Self {
+        self.score_threshold = score;
+        self
+    }
+
+    /// Sets [`DetectorOptions::pyramid_scale_factor`].
+    pub const fn with_pyramid_scale_factor(mut self, factor: f32) -> Self {
+        self.pyramid_scale_factor = factor;
+        self
+    }
+
+    /// Sets [`DetectorOptions::window_step`] (pixels).
+    pub const fn with_window_step(mut self, pixels: u32) -> Self {
+        self.window_step = pixels;
+        self
+    }
+
     /// Checks every field against its documented range.
     ///
     /// # Errors

@@ -43,7 +43,8 @@ pub enum Error {
     #[error("cannot load model: {0}")]
     ModelLoad(String),
 
-    /// The ONNX model does not meet the model contract (DESIGN.md); the message says what differs.
+    /// The ONNX model does not meet the model contract ([`crate::model`]); the message says what
+    /// differs.
     #[error("model does not meet the contract: {0}")]
     ModelContract(String),
 

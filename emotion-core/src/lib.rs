@@ -14,7 +14,7 @@
 //! # Ok::<(), emotion_core::Error>(())
 //! ```
 //!
-//! Modules by concern: [`image`] (pixel buffers, crop/resize), [`detect`] (face detection),
+//! Modules by concern: [`pixels`] (pixel buffers, crop/resize), [`detect`] (face detection),
 //! [`model`] (ONNX model contract and inference), [`analyzer`] (the pipeline), [`error`].
 
 pub mod analyzer;
@@ -23,15 +23,22 @@ mod bundled;
 pub mod detect;
 pub mod error;
 pub mod expression;
-pub mod image;
 pub mod model;
+pub mod pixels;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
 pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
 pub use error::{Error, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
-pub use image::{decode_rgb, load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
 pub use model::{EmotionModel, InputColor, ModelInfo, ModelOverrides, Prediction, Preprocessing};
+pub use pixels::{decode_rgb, load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+
+/// The `image` crate, re-exported: [`load_rgb`] returns its `RgbImage` and [`ImageView`]
+/// converts from its buffers, so `emotion_core::image::RgbImage` is always the matching version.
+pub use image;
+/// The `ndarray` crate, re-exported: [`ImageView`] converts from its `ArrayView3<u8>` (H, W, C)
+/// and `ArrayView2<u8>` (H, W) views.
+pub use ndarray;
 
 /// The crate version, `MAJOR.MINOR.PATCH`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

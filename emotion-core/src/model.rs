@@ -1,10 +1,10 @@
-//! The emotion network: ONNX loading with tract, the model contract (DESIGN.md), the
-//! preprocessing a model declares in its `metadata_props`, and batched inference.
+//! The emotion network: ONNX loading with tract, the model contract, the preprocessing a model
+//! declares in its `metadata_props`, and batched inference.
 //!
 //! Contract: one float32 NCHW input `[N, C, H, W]` (C = 1 gray or 3 RGB); outputs named
 //! `valence` `[N, 1]`, `arousal` `[N, 1]` and `expression` `[N, 8]` (probabilities in AffectNet
 //! order). The plan is optimized once for a concrete batch size (tract runs a symbolic batch
-//! dimension 4-6x slower, see MEASUREMENTS) and shared by all threads.
+//! dimension 4-6x slower) and shared by all threads.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +17,9 @@ use tract_onnx::tract_hir::internal::DimLike;
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
 
-/// Colour of the model input.
+/// Colour of the model input. `#[non_exhaustive]`: later versions may accept more layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InputColor {
     /// One channel: BT.601 luma.
     Gray,
@@ -38,7 +39,9 @@ impl InputColor {
 
 /// How a face is turned into the model input, as declared by the model's `metadata_props`
 /// (keys `emotion.*`, written by `training/export.py`) or overridden by the caller.
+/// `#[non_exhaustive]`: later versions may add steps; read it from [`EmotionModel::preprocessing`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Preprocessing {
     /// `emotion.input_color`: `gray` or `rgb`. Must match the input's channel count.
     pub color: InputColor,
@@ -59,31 +62,95 @@ pub struct Preprocessing {
 }
 
 /// Caller overrides for models without (or with wrong) metadata: every `Some` field replaces the
-/// model's own value.
+/// model's own value (see [`Preprocessing`] for each field's meaning and range).
+///
+/// `#[non_exhaustive]`: later versions may add overrides. Start from [`Default`] (nothing
+/// overridden) and set fields with the `with_*` methods (or assign them on a `mut` value):
+///
+/// ```
+/// let overrides = emotion_core::ModelOverrides::default().with_crop_scale(1.2).with_batch_size(4);
+/// assert_eq!(overrides.batch_size, Some(4));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ModelOverrides {
+    /// Input colour (`emotion.input_color`).
     pub color: Option<InputColor>,
-    /// `(height, width)`.
+    /// Input `(height, width)` in pixels (`emotion.input_size`).
     pub size: Option<(usize, usize)>,
+    /// Per-channel mean (`emotion.mean`), one value per input channel.
     pub mean: Option<Vec<f32>>,
+    /// Per-channel standard deviation (`emotion.std`), one value per input channel, > 0.
     pub std: Option<Vec<f32>>,
+    /// Crop side as a multiple of the box's longer side (`emotion.crop_scale`), > 0.
     pub crop_scale: Option<f32>,
+    /// Crop centre shift down, as a fraction of the box height (`emotion.crop_shift_y`).
     pub crop_shift_y: Option<f32>,
     /// Batch size the plan is optimized for (default 1; see the README's batch benchmark).
     pub batch_size: Option<usize>,
 }
 
+impl ModelOverrides {
+    /// Overrides the input colour.
+    pub fn with_color(mut self, color: InputColor) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    /// Overrides the input size, `(height, width)` in pixels.
+    pub fn with_size(mut self, height: usize, width: usize) -> Self {
+        self.size = Some((height, width));
+        self
+    }
+
+    /// Overrides the per-channel mean.
+    pub fn with_mean(mut self, mean: impl Into<Vec<f32>>) -> Self {
+        self.mean = Some(mean.into());
+        self
+    }
+
+    /// Overrides the per-channel standard deviation.
+    pub fn with_std(mut self, std: impl Into<Vec<f32>>) -> Self {
+        self.std = Some(std.into());
+        self
+    }
+
+    /// Overrides the crop scale.
+    pub fn with_crop_scale(mut self, scale: f32) -> Self {
+        self.crop_scale = Some(scale);
+        self
+    }
+
+    /// Overrides the vertical crop shift.
+    pub fn with_crop_shift_y(mut self, shift: f32) -> Self {
+        self.crop_shift_y = Some(shift);
+        self
+    }
+
+    /// Sets the batch size the plan is optimized for.
+    pub fn with_batch_size(mut self, batch: usize) -> Self {
+        self.batch_size = Some(batch);
+        self
+    }
+}
+
 /// Descriptive metadata of a model (`emotion.version`, `emotion.training_data`,
-/// `emotion.description`); empty strings when absent.
+/// `emotion.description`); empty strings when absent. `#[non_exhaustive]`: later versions may
+/// report more.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ModelInfo {
+    /// `emotion.version`, e.g. `0.1.0+ferplus.20261129`.
     pub version: String,
+    /// `emotion.training_data`: the data sets the model learnt from.
     pub training_data: String,
+    /// `emotion.description`: free text.
     pub description: String,
 }
 
-/// What the network says about one face.
+/// What the network says about one face. `#[non_exhaustive]`: later versions may add outputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Prediction {
     /// Expression probabilities in AffectNet order, each in [0, 1], summing to 1.
     pub probabilities: [f32; EXPRESSION_COUNT],

@@ -79,14 +79,14 @@ fn metadata_is_read_and_overrides_win() {
     assert_eq!((p.color, p.height, p.width, p.crop_scale), (InputColor::Gray, 16, 16, 1.0));
     assert_eq!((p.mean.as_slice(), p.std.as_slice()), (&[0.0f32][..], &[1.0f32][..]));
 
-    let o = ModelOverrides { crop_scale: Some(1.6), mean: Some(vec![0.1]), ..Default::default() };
+    let o = ModelOverrides::default().with_crop_scale(1.6).with_mean([0.1]);
     let m = EmotionModel::from_bytes(&common::fixture("no_metadata.onnx"), &o).unwrap();
     assert_eq!((m.preprocessing().crop_scale, m.preprocessing().mean[0]), (1.6, 0.1));
 
-    let wrong = ModelOverrides { mean: Some(vec![0.1, 0.2, 0.3]), ..Default::default() };
+    let wrong = ModelOverrides::default().with_mean([0.1, 0.2, 0.3]);
     let r = EmotionModel::from_bytes(&common::fixture("no_metadata.onnx"), &wrong);
     assert!(matches!(r, Err(Error::ModelMetadata { ref key, .. }) if key == "emotion.mean"), "{r:?}");
-    let batch = ModelOverrides { batch_size: Some(0), ..Default::default() };
+    let batch = ModelOverrides::default().with_batch_size(0);
     let r = EmotionModel::from_bytes(&common::fixture("tiny_ok.onnx"), &batch);
     assert!(matches!(r, Err(Error::InvalidOption { name: "batch_size", .. })), "{r:?}");
 }

@@ -72,6 +72,14 @@ def test_classify_given_boxes(analyzer, astronaut):
     assert [tuple(f.bbox) for f in two] == [(0, 0, 100, 100), (0, 0, 50, 50)]
 
 
+def test_grid_count(analyzer):
+    # tests/data/astronaut-grid.png: 4 copies of one head, at 1.0, 0.7, 0.5 and 0.4 scale.
+    faces = analyzer.analyze(load_rgb("astronaut-grid.png"))
+    assert len(faces) == 4
+    assert [f.expression for f in faces] == ["happy"] * 4
+    assert len(emotion.Analyzer(min_face_size=80).analyze(load_rgb("astronaut-grid.png"))) == 2
+
+
 def test_multiface_count():
     analyzer = emotion.Analyzer(min_face_size=MULTIFACE_MIN_FACE_SIZE)
     faces = analyzer.analyze(load_rgb("multiface.jpg"))

@@ -10,7 +10,7 @@ from conftest import MULTIFACE_MIN_FACE_SIZE, load_rgb, results
 
 def test_eight_threads_match_sequential():
     analyzer = emotion.Analyzer(min_face_size=MULTIFACE_MIN_FACE_SIZE)
-    astronaut, multiface, chelsea = (load_rgb(n) for n in ("astronaut.png", "multiface.jpg", "chelsea.png"))
+    astronaut, multiface, chelsea = (load_rgb(n) for n in ("astronaut.png", "astronaut-grid.png", "chelsea.png"))
     images = [astronaut, multiface, chelsea, astronaut[::-1], multiface[:, :, ::-1], astronaut[100:400, 50:450]] * 2
     colors = ["rgb", "rgb", "rgb", "rgb", "bgr", "rgb"] * 2
 

@@ -17,7 +17,9 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def shared():
-    assert (config.FERPLUS_TRAIN / "label.csv").exists(), f"missing {config.FERPLUS_TRAIN}"
+    """FER+ data from ../shared; skipped (visibly) where it is absent, e.g. a stranger's clone."""
+    if not (config.FERPLUS_TRAIN / "label.csv").exists():
+        pytest.skip(f"FER+ data not found at {config.FERPLUS_TRAIN} (set EMOTION_SHARED)")
     return config.SHARED
 
 
@@ -31,18 +33,18 @@ def _train_and_export(tmp_root, backbone, train_args):
     return run, onnx_path
 
 
+# A few steps on 300 FER+ images: deterministic (fixed seed, numpy augmentation), seconds.
+SMOKE = ["--limit", "300", "--batch-size", "32", "--steps", "3", "--epochs", "1",
+         "--checkpoint-min", "100"]
+
+
+@pytest.fixture(scope="session")
+def resnet_model(tmp_path_factory, shared):
+    """The default backbone (resnet, 48x48 gray), smoke-trained and exported."""
+    return _train_and_export(tmp_path_factory.mktemp("resnet"), "resnet", SMOKE)
+
+
 @pytest.fixture(scope="session")
 def mini_model(tmp_path_factory, shared):
-    """mini_xception (pretrained init): 300 FER+ images, 1 frozen + 1 fine-tune epoch of 3 steps."""
-    return _train_and_export(tmp_path_factory.mktemp("mini"), "mini_xception",
-                             ["--limit", "300", "--batch-size", "32", "--steps", "3",
-                              "--frozen-epochs", "1", "--epochs", "1"])
-
-
-@pytest.fixture(scope="session")
-def nasnet_model(tmp_path_factory, shared):
-    """nasnetmobile (224x224x3, weights=None): 24 FER+ images, 2 eager steps of batch 4 (tracing
-    NASNet's training graph costs minutes on 2 cores; the ONNX conversion still takes ~1-2 min)."""
-    return _train_and_export(tmp_path_factory.mktemp("nasnet"), "nasnetmobile",
-                             ["--limit", "24", "--val-frac", "0.2", "--batch-size", "4",
-                              "--steps", "2", "--epochs", "1", "--run-eagerly"])
+    """mini_xception (depthwise-separable, 64x64 gray), smoke-trained from scratch and exported."""
+    return _train_and_export(tmp_path_factory.mktemp("mini"), "mini_xception", SMOKE)

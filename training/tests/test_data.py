@@ -68,15 +68,14 @@ def test_other_layouts(tmp_path):
     assert sorted(ds.label.tolist()) == [config.LABELS.index("happy"), config.LABELS.index("fear")]
 
 
-def test_pipeline_shapes(shared):
-    ds = data.load_ferplus(config.FERPLUS_TRAIN, limit=64)
+def test_model_input_shapes(shared):
+    from training import augment
+    ds = data.load_ferplus(config.FERPLUS_TRAIN, limit=16)
     spec = config.BACKBONES["mini_xception"]
-    x, y, sw = next(iter(data.make_tf_dataset(ds, spec, 16, training=True,
-                                              weights=data.class_weights(ds.expression))))
-    assert tuple(x.shape) == (16, 64, 64, 1) and float(x.numpy().min()) >= -1.0 - 1e-6
-    assert tuple(y["expression"].shape) == (16, 8) and tuple(sw["expression"].shape) == (16,)
-    x, y = next(iter(data.make_tf_dataset(ds, config.BACKBONES["nasnetmobile"], 4)))
-    assert tuple(x.shape) == (4, 224, 224, 3)
+    x = augment.to_model_input(augment.augment(ds.images, augment.batch_rng(0, 0, 0), 64), spec)
+    assert x.shape == (16, 64, 64, 1) and x.min() >= -1.0 - 1e-6 and x.max() <= 1.0 + 1e-6
+    x = augment.to_model_input(augment.resize(ds.images[:4], 224), config.BACKBONES["nasnetmobile"])
+    assert x.shape == (4, 224, 224, 3)
 
 
 def test_prior_correction_search_lifts_a_suppressed_class():
@@ -92,3 +91,24 @@ def test_prior_correction_search_lifts_a_suppressed_class():
     assert after["macro_f1"] > before["macro_f1"]
     assert after["accuracy"] >= before["accuracy"] - 0.02
     assert b[7] > b[0]
+
+
+def test_pack_round_trip(tmp_path, shared):
+    """A pack rebuilds the same dataset as the folder, without ../shared."""
+    from training import pack
+    path = pack.pack(tmp_path / "p.npz", limit=50)
+    got = pack.load(path, "train")
+    ref = data.load_ferplus(config.FERPLUS_TRAIN, limit=50)
+    assert np.array_equal(got.images, ref.images) and got.names == ref.names
+    np.testing.assert_allclose(got.expression, ref.expression)
+    np.testing.assert_allclose(got.valence, ref.valence, atol=1e-6)
+
+
+def test_soft_labels_replace_named_targets(tmp_path, shared):
+    ds = data.load_ferplus(config.FERPLUS_TRAIN, limit=5)
+    teacher = np.full((1, 8), 0.125, np.float16)
+    np.savez(tmp_path / "s.npz", names=np.array([ds.names[2]]), expression=teacher,
+             valence=np.array([0.5], np.float16), arousal=np.array([-0.25], np.float16))
+    out = data.apply_soft_labels(ds, tmp_path / "s.npz")
+    assert np.allclose(out.expression[2], 0.125) and out.valence[2] == 0.5
+    assert np.array_equal(out.expression[[0, 1, 3, 4]], ds.expression[[0, 1, 3, 4]])

@@ -27,8 +27,8 @@ def _check_face(face):
     assert -1.0 <= face.valence <= 1.0 and -1.0 <= face.arousal <= 1.0
 
 
-def test_library_loads_smoke_export(mini_model):
-    _, onnx_path = mini_model
+def test_library_loads_smoke_export(resnet_model):
+    _, onnx_path = resnet_model
     faces = _analyze(onnx_path)
     assert len(faces) == 1
     _check_face(faces[0])
@@ -39,3 +39,16 @@ def test_library_bundled_model_astronaut_is_happy():
     assert len(faces) == 1
     _check_face(faces[0])
     assert faces[0].expression == "happy" and faces[0].valence > 0.2
+
+
+def test_library_and_onnxruntime_paths_agree(resnet_model, shared):
+    """training.evaluate's two paths: the library (classify with the full-image box) and the
+    numpy mirror of its preprocessing + onnxruntime give the same predictions."""
+    from training import data, evaluate
+    _, onnx_path = resnet_model
+    ds = data.load_ferplus(config.FERPLUS_VALID, color="gray", limit=200)
+    lib = evaluate.predict_library(onnx_path, ds.images)
+    ort = evaluate.predict_onnxruntime(onnx_path, ds.images)
+    np.testing.assert_allclose(lib["expression"], ort["expression"], atol=2e-3)
+    np.testing.assert_allclose(lib["valence"], ort["valence"], atol=2e-3)
+    np.testing.assert_allclose(lib["arousal"], ort["arousal"], atol=2e-3)

@@ -49,13 +49,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut builder = Analyzer::builder().detector_options(DetectorOptions {
-        min_face_size: args.min_face_size,
-        max_face_size: args.max_face_size,
-        score_threshold: args.score_threshold,
-        pyramid_scale_factor: args.pyramid_scale_factor,
-        window_step: args.window_step,
-    });
+    let mut builder = Analyzer::builder().detector_options(
+        DetectorOptions::default()
+            .with_min_face_size(args.min_face_size)
+            .with_max_face_size(args.max_face_size)
+            .with_score_threshold(args.score_threshold)
+            .with_pyramid_scale_factor(args.pyramid_scale_factor)
+            .with_window_step(args.window_step),
+    );
     if let Some(m) = &args.model {
         builder = builder.model_path(m);
     }

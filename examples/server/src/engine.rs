@@ -172,7 +172,7 @@ impl Engine {
     fn detect(&self, view: &ImageView<'_>, options: &AnalyzeOptions) -> emotion_core::Result<Vec<Detection>> {
         let mut detections = match options.min_face_size {
             Some(min) if min != self.detector.options().min_face_size => {
-                let opts = DetectorOptions { min_face_size: min, ..*self.detector.options() };
+                let opts = self.detector.options().with_min_face_size(min);
                 emotion_core::FaceDetector::detect(&self.detector.with_options(opts)?, view)?
             }
             _ => self.analyzer.detect(view)?,

@@ -58,13 +58,12 @@ fn main() -> ExitCode {
     }
     let config = Config {
         model: args.model,
-        detector: DetectorOptions {
-            min_face_size: args.min_face_size,
-            max_face_size: args.max_face_size,
-            score_threshold: args.score_threshold,
-            pyramid_scale_factor: args.pyramid_scale_factor,
-            window_step: args.window_step,
-        },
+        detector: DetectorOptions::default()
+            .with_min_face_size(args.min_face_size)
+            .with_max_face_size(args.max_face_size)
+            .with_score_threshold(args.score_threshold)
+            .with_pyramid_scale_factor(args.pyramid_scale_factor)
+            .with_window_step(args.window_step),
         max_body: args.max_body,
         max_concurrency: args.max_concurrency,
         workers: args.workers,

@@ -105,6 +105,13 @@ async fn photos_give_the_same_faces_as_the_library() {
     assert_eq!(multipart["file"], "astronaut.png");
     assert_eq!(multipart["faces"], raw["faces"]);
 
+    // Four faces at four scales, in the repository.
+    let grid = repo_file("tests/data/astronaut-grid.png");
+    let (status, _, json) = post(&url, Some("image/png"), std::fs::read(&grid).unwrap()).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["faces"].as_array().unwrap().len(), 4);
+    assert_same_faces(&json, &grid);
+
     if let Some((path, bytes)) = shared_photo("misc/multiface.jpg") {
         let (status, _, json) = post(&url, Some("image/jpeg"), bytes).await;
         assert_eq!(status, 200, "{json}");
@@ -141,12 +148,15 @@ async fn query_options_change_the_analysis() {
         assert_eq!((status, error_code(&json)), (400, "invalid_option"), "{query}: {json}");
     }
 
-    if let Some((path, bytes)) = shared_photo("misc/multiface.jpg") {
+    {
         // max_faces keeps the largest faces.
+        let path = repo_file("tests/data/astronaut-grid.png");
+        let bytes = std::fs::read(&path).unwrap();
         let img = emotion_core::load_rgb(&path).unwrap();
         let all = Analyzer::new().unwrap().analyze(&ImageView::try_from(&img).unwrap()).unwrap();
         let largest = all.iter().map(|f| f.bbox.width * f.bbox.height).fold(0.0, f32::max);
-        let (status, _, json) = post(&format!("{base}/v1/analyze?max_faces=1"), Some("image/jpeg"), bytes).await;
+        assert_eq!(all.len(), 4);
+        let (status, _, json) = post(&format!("{base}/v1/analyze?max_faces=1"), Some("image/png"), bytes).await;
         assert_eq!(status, 200, "{json}");
         let faces = json["faces"].as_array().unwrap();
         assert_eq!(faces.len(), 1);

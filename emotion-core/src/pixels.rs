@@ -8,7 +8,9 @@ use crate::model::Preprocessing;
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 
 /// Memory layout of one pixel: 8 bits per channel, channels in the order the name gives.
+/// `#[non_exhaustive]`: later versions may add layouts, so matches need a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PixelFormat {
     /// Red, green, blue (3 bytes).
     Rgb8,
