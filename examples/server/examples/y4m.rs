@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let mut out = std::io::BufWriter::new(std::fs::File::create(&args[2])?);
-    write!(out, "YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n")?;
+    writeln!(out, "YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg")?;
     for _ in 0..frames {
         out.write_all(b"FRAME\n")?;
         out.write_all(&y_plane)?;

@@ -124,7 +124,11 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Response {
             "training_data": model.info().training_data,
             "description": model.info().description,
             "input": {
-                "color": match pre.color { emotion_core::InputColor::Gray => "gray", emotion_core::InputColor::Rgb => "rgb" },
+                "color": match pre.color {
+                    emotion_core::InputColor::Gray => "gray",
+                    emotion_core::InputColor::Rgb => "rgb",
+                    _ => "other",
+                },
                 "height": pre.height,
                 "width": pre.width,
             },

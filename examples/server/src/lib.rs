@@ -50,8 +50,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     // Body limit twice: tower-http refuses a declared Content-Length over the limit before
     // reading anything; axum's limit stops a chunked body that grows past it.
     let analyze = post(api::analyze).layer((
-        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.timeout),
         RequestBodyLimitLayer::new(config.max_body),
+        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.timeout),
         DefaultBodyLimit::max(config.max_body),
     ));
     Router::new()

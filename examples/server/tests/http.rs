@@ -271,11 +271,11 @@ async fn info_health_and_page() {
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script src"));
 }
 
-/// A slow request: the astronaut searched down to 10 px faces (16x the pixels of the default).
+/// A slow request: the astronaut searched down to 20 px faces (4x the pixels of the default).
 async fn slow_request(url: &str) -> reqwest::Response {
     let (_, bytes) = astronaut();
     reqwest::Client::new()
-        .post(format!("{url}?min_face_size=10"))
+        .post(format!("{url}?min_face_size=20"))
         .header("content-type", "image/png")
         .body(bytes)
         .send()
