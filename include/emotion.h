@@ -100,14 +100,25 @@ typedef int32_t emotion_status;
 typedef uint32_t emotion_expression;
 
 /**
+ * Input colour of the model, for `emotion_options.input_color` and `emotion_model_info`.
+ */
+typedef uint32_t emotion_input_color;
+
+/**
  * Analyzer settings. Start from `emotion_options_default()` and change the fields you need;
  * `emotion_analyzer_new` checks every field and answers `EMOTION_ERROR_INVALID_ARGUMENT`, naming
  * the field, when one is out of range.
+ *
+ * The rule of every front door (Rust, Python, C, command line): for counts and limits
+ * (`max_face_size`, `max_faces`, `threads`, `batch_size`), 0 means "not set", i.e. the default
+ * (no limit, all faces, all cores, batch 1). The model overrides use 0 or NaN for "not set":
+ * the model's own metadata then applies.
  */
 typedef struct emotion_options {
     /**
      * `sizeof(emotion_options)`, set by `emotion_options_default()`. Lets later versions append
      * fields without breaking programs built against this header; a zeroed struct is rejected.
+     * The 28-byte struct of version 0.1.0 (up to `threads`) is still accepted.
      */
     uint32_t struct_size;
     /**
@@ -136,10 +147,67 @@ typedef struct emotion_options {
      */
     uint32_t window_step;
     /**
-     * Most threads one call may use to run the model over several faces, in [1, 256];
+     * Most threads one call may use to run the model over several faces, in [0, 256];
      * 0 (default) = the number of available cores.
      */
     uint32_t threads;
+    /**
+     * Report at most this many faces per image (`emotion_analyze`, `emotion_detect`): the
+     * largest, ties by detection score, in detector order. 0 (default) = all faces.
+     */
+    uint32_t max_faces;
+    /**
+     * 1: test-time horizontal-flip averaging (each face is classified with its mirror image and
+     * the two predictions averaged; twice the model time). 0 (default): off. Other values are
+     * rejected.
+     */
+    uint32_t flip_average;
+    /**
+     * Model override: `EMOTION_INPUT_COLOR_GRAY` or `_RGB`; `EMOTION_INPUT_COLOR_MODEL` (0,
+     * default) = the model's.
+     */
+    emotion_input_color input_color;
+    /**
+     * Model override: input height, pixels, in [8, 1024]; 0 (default) = the model's. Set both
+     * `input_height` and `input_width`, or neither.
+     */
+    uint32_t input_height;
+    /**
+     * Model override: input width, pixels, in [8, 1024]; 0 (default) = the model's.
+     */
+    uint32_t input_width;
+    /**
+     * Model override: how many of `mean` are set, 1 or 3 (one per input channel); 0 (default) =
+     * the model's.
+     */
+    uint32_t mean_count;
+    /**
+     * Model override: per-channel mean subtracted from pixel / 255 (first `mean_count` used).
+     */
+    float mean[3];
+    /**
+     * Model override: how many of `std` are set, 1 or 3; 0 (default) = the model's.
+     */
+    uint32_t std_count;
+    /**
+     * Model override: per-channel divisor applied after the mean, > 0 (first `std_count` used).
+     */
+    float std[3];
+    /**
+     * Model override: crop side as a multiple of the face box's longer side, in [0.1, 10];
+     * NaN (default) = the model's.
+     */
+    float crop_scale;
+    /**
+     * Model override: crop centre shift down as a fraction of the box height, in [-1, 1];
+     * NaN (default) = the model's.
+     */
+    float crop_shift_y;
+    /**
+     * Model override: batch size the inference plan is optimized for, in [0, 64]; 0 (default)
+     * = 1.
+     */
+    uint32_t batch_size;
 } emotion_options;
 
 /**
@@ -178,8 +246,8 @@ typedef struct emotion_face {
      */
     struct emotion_bbox bbox;
     /**
-     * The detector's score (see `emotion_detection.score`); NaN for boxes the caller gave to
-     * `emotion_classify` (test with `isnan`).
+     * The detector's score (see `emotion_detection.detection_score`); NaN for boxes the caller
+     * gave to `emotion_classify` (test with `isnan`). Rust and Python say `None` there.
      */
     float detection_score;
     /**
@@ -212,9 +280,9 @@ typedef struct emotion_detection {
     struct emotion_bbox bbox;
     /**
      * Detector confidence: SeetaFace's cascade score, >= `emotion_options.score_threshold`,
-     * unbounded above (typical faces score 5-40).
+     * unbounded above (typical faces score 5-40). Same name as `emotion_face.detection_score`.
      */
-    float score;
+    float detection_score;
 } emotion_detection;
 
 /**
@@ -244,6 +312,73 @@ typedef struct emotion_image {
      */
     emotion_pixel_format format;
 } emotion_image;
+
+/**
+ * Flags of `emotion_image_load_with_options`.
+ */
+typedef uint32_t emotion_load_flags;
+
+/**
+ * What `emotion_analyzer_model_info` reports: the model's metadata and the preprocessing in
+ * force (metadata merged with the `emotion_options` overrides). The labels are the
+ * `emotion_expression` names in AffectNet order (`emotion_expression_name(0..7)`).
+ */
+typedef struct emotion_model_info {
+    /**
+     * `emotion.version` of the model, e.g. `"0.1.0+ferplus.20261129"`; `""` when absent.
+     * Owned by the analyzer: valid until `emotion_analyzer_free`.
+     */
+    const char *version;
+    /**
+     * `emotion.training_data`: what the model learnt from; `""` when absent. Owned by the
+     * analyzer.
+     */
+    const char *training_data;
+    /**
+     * `emotion.description`; `""` when absent. Owned by the analyzer.
+     */
+    const char *description;
+    /**
+     * `EMOTION_INPUT_COLOR_GRAY` (1 channel) or `EMOTION_INPUT_COLOR_RGB` (3 channels).
+     */
+    emotion_input_color input_color;
+    /**
+     * Model input height, pixels.
+     */
+    uint32_t input_height;
+    /**
+     * Model input width, pixels.
+     */
+    uint32_t input_width;
+    /**
+     * Input channels: 1 or 3 (the number of valid `mean` and `std` entries).
+     */
+    uint32_t input_channels;
+    /**
+     * Per-channel mean subtracted from pixel / 255.
+     */
+    float mean[3];
+    /**
+     * Per-channel divisor applied after the mean.
+     */
+    float std[3];
+    /**
+     * Crop side as a multiple of the face box's longer side.
+     */
+    float crop_scale;
+    /**
+     * Crop centre shift down, as a fraction of the box height.
+     */
+    float crop_shift_y;
+    /**
+     * Batch size of the optimized inference plan.
+     */
+    uint32_t batch_size;
+    /**
+     * 1 when flip averaging is on, else 0.
+     */
+    uint32_t flip_average;
+} emotion_model_info;
 
 /**
  * Success.
@@ -368,6 +503,27 @@ typedef struct emotion_image {
  */
 #define EMOTION_EXPRESSION_CONTEMPT 7
 
+/**
+ * Not set: the model's own value (in `emotion_options`).
+ */
+#define EMOTION_INPUT_COLOR_MODEL 0
+
+/**
+ * One channel: BT.601 luma.
+ */
+#define EMOTION_INPUT_COLOR_GRAY 1
+
+/**
+ * Three channels: R, G, B.
+ */
+#define EMOTION_INPUT_COLOR_RGB 2
+
+/**
+ * Accept a truncated or damaged file: the pixels that decode are kept (the rest are black, or
+ * grey for JPEG) and `*partial` is set to 1. Without it such files give `EMOTION_ERROR_DECODE`.
+ */
+#define EMOTION_LOAD_ALLOW_PARTIAL 1
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -401,8 +557,9 @@ const char *emotion_expression_name(emotion_expression expression);
 
 /**
  * The default options: bundled-model detector defaults (min_face_size 40, no max_face_size,
- * score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores), and
- * `struct_size = sizeof(emotion_options)`.
+ * score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores),
+ * max_faces 0 (all), flip_average 0 (off), no model override (counts 0, `crop_scale` and
+ * `crop_shift_y` NaN), and `struct_size = sizeof(emotion_options)`.
  */
 struct emotion_options emotion_options_default(void);
 
@@ -528,17 +685,34 @@ emotion_status emotion_classify(const struct emotion_analyzer *analyzer,
 
 /**
  * Decodes an image file (PNG, JPEG, BMP, GIF, TIFF, WebP; EXIF orientation applied) into 8-bit
- * RGB pixels owned by the library. On success fills `*out`; release it with
- * `emotion_image_free`. On failure `*out` is zeroed (when `out` is not NULL), so freeing it is
- * harmless.
+ * RGB pixels owned by the library; a truncated or damaged file is an error. Same as
+ * `emotion_image_load_with_options(path, 0, out, NULL)`.
  *
  * Errors: `EMOTION_ERROR_NULL_POINTER` (`path` or `out` NULL), `EMOTION_ERROR_IO` (cannot read
- * the file), `EMOTION_ERROR_DECODE` (not a supported image, or corrupt).
+ * the file), `EMOTION_ERROR_DECODE` (not a supported image, or truncated or corrupt),
+ * `EMOTION_ERROR_INVALID_IMAGE` (declares more than 100 million pixels).
  *
  * # Safety
  * `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
  */
 emotion_status emotion_image_load(const char *path, struct emotion_image *out);
+
+/**
+ * Decodes an image file as `emotion_image_load`, with `flags` (0 or `EMOTION_LOAD_ALLOW_PARTIAL`).
+ * On success fills `*out` (release it with `emotion_image_free`) and, when `partial` is not
+ * NULL, sets `*partial` to 1 if the file was truncated or damaged and decoded only in part
+ * (possible only with `EMOTION_LOAD_ALLOW_PARTIAL`), else 0. On failure `*out` is zeroed (when
+ * `out` is not NULL), so freeing it is harmless, and `*partial` is 0.
+ *
+ * Errors: as `emotion_image_load`, plus `EMOTION_ERROR_INVALID_ARGUMENT` for unknown flags.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `out` and `partial` are NULL or writable.
+ */
+emotion_status emotion_image_load_with_options(const char *path,
+                                               emotion_load_flags flags,
+                                               struct emotion_image *out,
+                                               int *partial);
 
 /**
  * Releases the pixels of an image from `emotion_image_load` and zeroes `*image`. NULL, and an
@@ -549,6 +723,41 @@ emotion_status emotion_image_load(const char *path, struct emotion_image *out);
  * modified since) or zeroed.
  */
 void emotion_image_free(struct emotion_image *image);
+
+/**
+ * Fills `*out` with the model's information and the preprocessing in force. The strings
+ * belong to the analyzer (valid until `emotion_analyzer_free`).
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER` (`analyzer` or `out` NULL).
+ *
+ * # Safety
+ * `analyzer` is NULL or a live analyzer; `out` is NULL or writable.
+ */
+emotion_status emotion_analyzer_model_info(const struct emotion_analyzer *analyzer,
+                                           struct emotion_model_info *out);
+
+/**
+ * Draws `faces` into the caller's image, in place: each face's box, its expression label with
+ * the probability, and a small valence (x) / arousal (y, up) plane with a dot at the face's
+ * values (the same drawing as the command line's `--annotate` and Python's `emotion.draw`).
+ * Everything is clipped to the image. Image arguments as `emotion_analyze`; `faces` may be
+ * NULL when `count` is 0.
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER` (`pixels` NULL, or `faces` NULL with `count` > 0),
+ * `EMOTION_ERROR_INVALID_ARGUMENT` (unknown `format`, or a face whose `expression` is not
+ * 0-7), `EMOTION_ERROR_INVALID_IMAGE` (as `emotion_analyze`). Nothing is drawn on error.
+ *
+ * # Safety
+ * `pixels` is NULL or writable for `stride_bytes * (height - 1) + width * bytes_per_pixel`
+ * bytes; `faces` is NULL or readable for `count` faces.
+ */
+emotion_status emotion_draw(uint8_t *pixels,
+                            uint32_t width,
+                            uint32_t height,
+                            size_t stride_bytes,
+                            emotion_pixel_format format,
+                            const struct emotion_face *faces,
+                            size_t count);
 
 #ifdef __cplusplus
 }  // extern "C"

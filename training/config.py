@@ -74,7 +74,7 @@ BACKBONES = {
 }
 DEFAULT_BACKBONE = "resnet"
 
-# Augmentation ranges (issue 3): rotation +-10 degrees, zoom +-20 %, shift +-10 % of the side
+# Augmentation ranges: rotation +-10 degrees, zoom +-20 %, shift +-10 % of the side
 # (the random crop), horizontal flip; plus a mild brightness/contrast jitter.
 AUG_ROTATION_DEG = 10.0
 AUG_ZOOM = 0.20

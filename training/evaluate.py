@@ -146,8 +146,9 @@ def library_crop(images: np.ndarray, spec: config.BackboneSpec, crop_scale: floa
 
 
 def predict_onnxruntime(onnx_path, images, flip=False, batch=256) -> dict:
-    """Predictions with onnxruntime on `library_crop` inputs (-> valence [N], arousal [N],
-    expression [N, 8]); flip=True averages with the horizontally mirrored crop."""
+    """Predictions with onnxruntime on `library_crop` inputs (-> valence [N], arousal [N] clamped
+    to [-1, 1] as the library does, expression [N, 8]); flip=True averages with the horizontally
+    mirrored crop."""
     import onnx
     import onnxruntime as ort
     meta = {p.key: p.value for p in onnx.load(str(onnx_path)).metadata_props}
@@ -165,8 +166,9 @@ def predict_onnxruntime(onnx_path, images, flip=False, batch=256) -> dict:
     if flip:
         mirrored = run(np.ascontiguousarray(x[..., ::-1]))
         out = {k: (out[k] + mirrored[k]) / 2 for k in names}
-    return {"valence": out["valence"][:, 0], "arousal": out["arousal"][:, 0],
-            "expression": out["expression"]}
+    # The library clamps valence and arousal to [-1, 1]; so does this mirror.
+    return {"valence": np.clip(out["valence"][:, 0], -1, 1),
+            "arousal": np.clip(out["arousal"][:, 0], -1, 1), "expression": out["expression"]}
 
 
 def predict_library(onnx_path, images, flip=False) -> dict:

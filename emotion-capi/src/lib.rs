@@ -14,10 +14,10 @@
 mod status;
 mod types;
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::path::PathBuf;
 
-use emotion_core::{Analyzer, Error, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+use emotion_core::{Analyzer, Error, ImageView, InputColor, LoadOptions, PixelFormat, DEFAULT_MAX_PIXELS};
 
 pub use status::*;
 use status::{guard, guard_value, Failure};
@@ -28,6 +28,10 @@ pub use types::*;
 /// at once (calls take it as `const`).
 pub struct emotion_analyzer {
     inner: Analyzer,
+    /// The model's descriptive strings as C strings, for `emotion_analyzer_model_info`.
+    version: CString,
+    training_data: CString,
+    description: CString,
 }
 
 // The header promises one analyzer may be shared between threads.
@@ -89,8 +93,9 @@ pub extern "C" fn emotion_expression_name(expression: emotion_expression) -> *co
 }
 
 /// The default options: bundled-model detector defaults (min_face_size 40, no max_face_size,
-/// score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores), and
-/// `struct_size = sizeof(emotion_options)`.
+/// score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores),
+/// max_faces 0 (all), flip_average 0 (off), no model override (counts 0, `crop_scale` and
+/// `crop_shift_y` NaN), and `struct_size = sizeof(emotion_options)`.
 #[no_mangle]
 pub extern "C" fn emotion_options_default() -> emotion_options {
     emotion_options::default()
@@ -282,12 +287,12 @@ pub unsafe extern "C" fn emotion_classify(
 }
 
 /// Decodes an image file (PNG, JPEG, BMP, GIF, TIFF, WebP; EXIF orientation applied) into 8-bit
-/// RGB pixels owned by the library. On success fills `*out`; release it with
-/// `emotion_image_free`. On failure `*out` is zeroed (when `out` is not NULL), so freeing it is
-/// harmless.
+/// RGB pixels owned by the library; a truncated or damaged file is an error. Same as
+/// `emotion_image_load_with_options(path, 0, out, NULL)`.
 ///
 /// Errors: `EMOTION_ERROR_NULL_POINTER` (`path` or `out` NULL), `EMOTION_ERROR_IO` (cannot read
-/// the file), `EMOTION_ERROR_DECODE` (not a supported image, or corrupt).
+/// the file), `EMOTION_ERROR_DECODE` (not a supported image, or truncated or corrupt),
+/// `EMOTION_ERROR_INVALID_IMAGE` (declares more than 100 million pixels).
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
@@ -296,26 +301,27 @@ pub unsafe extern "C" fn emotion_image_load(
     path: *const c_char,
     out: *mut emotion_image,
 ) -> emotion_status {
-    guard("emotion_image_load", || unsafe {
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        *out = emotion_image::EMPTY;
-        let path = path_arg(path, "path")?;
-        let img = emotion_core::load_rgb(&path)?;
-        let (width, height) = img.dimensions();
-        let stride = width as usize * PixelFormat::Rgb8.bytes_per_pixel();
-        let pixels: Box<[u8]> = img.into_raw().into_boxed_slice();
-        debug_assert_eq!(pixels.len(), stride * height as usize);
-        *out = emotion_image {
-            pixels: Box::into_raw(pixels).cast::<u8>(),
-            width,
-            height,
-            stride,
-            format: EMOTION_PIXEL_RGB8,
-        };
-        Ok(())
-    })
+    guard("emotion_image_load", || unsafe { load_image(path, 0, out, std::ptr::null_mut()) })
+}
+
+/// Decodes an image file as `emotion_image_load`, with `flags` (0 or `EMOTION_LOAD_ALLOW_PARTIAL`).
+/// On success fills `*out` (release it with `emotion_image_free`) and, when `partial` is not
+/// NULL, sets `*partial` to 1 if the file was truncated or damaged and decoded only in part
+/// (possible only with `EMOTION_LOAD_ALLOW_PARTIAL`), else 0. On failure `*out` is zeroed (when
+/// `out` is not NULL), so freeing it is harmless, and `*partial` is 0.
+///
+/// Errors: as `emotion_image_load`, plus `EMOTION_ERROR_INVALID_ARGUMENT` for unknown flags.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out` and `partial` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emotion_image_load_with_options(
+    path: *const c_char,
+    flags: emotion_load_flags,
+    out: *mut emotion_image,
+    partial: *mut c_int,
+) -> emotion_status {
+    guard("emotion_image_load_with_options", || unsafe { load_image(path, flags, out, partial) })
 }
 
 /// Releases the pixels of an image from `emotion_image_load` and zeroes `*image`. NULL, and an
@@ -342,8 +348,134 @@ pub unsafe extern "C" fn emotion_image_free(image: *mut emotion_image) {
     });
 }
 
+/// Fills `*out` with the model's information and the preprocessing in force. The strings
+/// belong to the analyzer (valid until `emotion_analyzer_free`).
+///
+/// Errors: `EMOTION_ERROR_NULL_POINTER` (`analyzer` or `out` NULL).
+///
+/// # Safety
+/// `analyzer` is NULL or a live analyzer; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emotion_analyzer_model_info(
+    analyzer: *const emotion_analyzer,
+    out: *mut emotion_model_info,
+) -> emotion_status {
+    guard("emotion_analyzer_model_info", || unsafe {
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        if analyzer.is_null() {
+            return Err(Failure::null("analyzer"));
+        }
+        let a = &*analyzer;
+        let model = a.inner.model();
+        let pre = model.preprocessing();
+        let per_channel = |v: &[f32], unused: f32| {
+            let mut out = [unused; 3];
+            out[..v.len().min(3)].copy_from_slice(&v[..v.len().min(3)]);
+            out
+        };
+        *out = emotion_model_info {
+            version: a.version.as_ptr(),
+            training_data: a.training_data.as_ptr(),
+            description: a.description.as_ptr(),
+            input_color: if pre.color == InputColor::Gray { EMOTION_INPUT_COLOR_GRAY } else { EMOTION_INPUT_COLOR_RGB },
+            input_height: pre.height as u32,
+            input_width: pre.width as u32,
+            input_channels: pre.color.channels() as u32,
+            mean: per_channel(&pre.mean, 0.0),
+            std: per_channel(&pre.std, 1.0),
+            crop_scale: pre.crop_scale,
+            crop_shift_y: pre.crop_shift_y,
+            batch_size: model.batch_size() as u32,
+            flip_average: u32::from(a.inner.flip_average()),
+        };
+        Ok(())
+    })
+}
+
+/// Draws `faces` into the caller's image, in place: each face's box, its expression label with
+/// the probability, and a small valence (x) / arousal (y, up) plane with a dot at the face's
+/// values (the same drawing as the command line's `--annotate` and Python's `emotion.draw`).
+/// Everything is clipped to the image. Image arguments as `emotion_analyze`; `faces` may be
+/// NULL when `count` is 0.
+///
+/// Errors: `EMOTION_ERROR_NULL_POINTER` (`pixels` NULL, or `faces` NULL with `count` > 0),
+/// `EMOTION_ERROR_INVALID_ARGUMENT` (unknown `format`, or a face whose `expression` is not
+/// 0-7), `EMOTION_ERROR_INVALID_IMAGE` (as `emotion_analyze`). Nothing is drawn on error.
+///
+/// # Safety
+/// `pixels` is NULL or writable for `stride_bytes * (height - 1) + width * bytes_per_pixel`
+/// bytes; `faces` is NULL or readable for `count` faces.
+#[no_mangle]
+pub unsafe extern "C" fn emotion_draw(
+    pixels: *mut u8,
+    width: u32,
+    height: u32,
+    stride_bytes: usize,
+    format: emotion_pixel_format,
+    faces: *const emotion_face,
+    count: usize,
+) -> emotion_status {
+    guard("emotion_draw", || unsafe {
+        let faces = slice_arg(faces, count, "faces")?
+            .iter()
+            .enumerate()
+            .map(|(i, f)| f.to_core(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        if pixels.is_null() {
+            return Err(Failure::null("pixels"));
+        }
+        let format = pixel_format(format)?;
+        let len = required_len(width, height, stride_bytes, format)?;
+        let data = std::slice::from_raw_parts_mut(pixels, len);
+        emotion_core::draw::draw_faces(data, width, height, stride_bytes, format, &faces)?;
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// Decodes `path` into `*out` (see `emotion_image_load_with_options`).
+unsafe fn load_image(
+    path: *const c_char,
+    flags: emotion_load_flags,
+    out: *mut emotion_image,
+    partial: *mut c_int,
+) -> Result<(), Failure> {
+    if !partial.is_null() {
+        *partial = 0;
+    }
+    if out.is_null() {
+        return Err(Failure::null("out"));
+    }
+    *out = emotion_image::EMPTY;
+    let path = path_arg(path, "path")?;
+    if flags & !EMOTION_LOAD_ALLOW_PARTIAL != 0 {
+        return Err(Failure::invalid(format!(
+            "unknown load flags {flags:#x}: expected 0 or EMOTION_LOAD_ALLOW_PARTIAL"
+        )));
+    }
+    let options = LoadOptions::default().allow_partial(flags & EMOTION_LOAD_ALLOW_PARTIAL != 0);
+    let loaded = emotion_core::load_image(&path, &options)?;
+    let img = loaded.image;
+    let (width, height) = img.dimensions();
+    let stride = width as usize * PixelFormat::Rgb8.bytes_per_pixel();
+    let pixels: Box<[u8]> = img.into_raw().into_boxed_slice();
+    debug_assert_eq!(pixels.len(), stride * height as usize);
+    *out = emotion_image {
+        pixels: Box::into_raw(pixels).cast::<u8>(),
+        width,
+        height,
+        stride,
+        format: EMOTION_PIXEL_RGB8,
+    };
+    if !partial.is_null() {
+        *partial = c_int::from(loaded.partial);
+    }
+    Ok(())
+}
 
 /// Builds the analyzer and stores it in `*out`.
 unsafe fn new_analyzer(
@@ -360,21 +492,39 @@ unsafe fn new_analyzer(
     } else {
         // Read struct_size alone first: a caller with another layout may have a smaller struct.
         let size = std::ptr::addr_of!((*options).struct_size).read_unaligned();
-        if size != OPTIONS_SIZE {
+        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 {
             return Err(options_size_error(size));
         }
-        options.read_unaligned()
+        // The caller's fields over the defaults: an older, shorter struct keeps the defaults of
+        // the fields it lacks.
+        let mut merged = emotion_options::default();
+        std::ptr::copy_nonoverlapping(
+            options.cast::<u8>(),
+            std::ptr::addr_of_mut!(merged).cast::<u8>(),
+            size as usize,
+        );
+        merged.struct_size = OPTIONS_SIZE;
+        merged
     };
-    let (detector, threads) = options.to_core();
-    let mut builder = Analyzer::builder().detector_options(detector);
-    if let Some(t) = threads {
-        builder = builder.threads(t);
-    }
+    let o = options.to_core()?;
+    let mut builder = Analyzer::builder()
+        .detector_options(o.detector)
+        .threads(o.threads)
+        .max_faces(o.max_faces)
+        .flip_average(o.flip_average)
+        .model_overrides(o.overrides);
     if let Some(path) = model {
         builder = builder.model_path(path);
     }
     let analyzer = builder.build()?;
-    *out = Box::into_raw(Box::new(emotion_analyzer { inner: analyzer }));
+    let info = analyzer.model().info();
+    let c_string = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+    *out = Box::into_raw(Box::new(emotion_analyzer {
+        version: c_string(&info.version),
+        training_data: c_string(&info.training_data),
+        description: c_string(&info.description),
+        inner: analyzer,
+    }));
     Ok(())
 }
 
@@ -510,8 +660,8 @@ fn too_small(capacity: usize, needed: usize, what: &str) -> Failure {
 
 fn options_size_error(size: u32) -> Failure {
     Failure::invalid(format!(
-        "emotion_options.struct_size is {size}, expected {OPTIONS_SIZE}: initialize the options with \
-         emotion_options_default()"
+        "emotion_options.struct_size is {size}, expected {OPTIONS_SIZE} (or {OPTIONS_SIZE_V0_1}, the size \
+         of version 0.1.0): initialize the options with emotion_options_default()"
     ))
 }
 

@@ -5,7 +5,7 @@
 //! out-of-range value in a Rust enum would be undefined behaviour. The library checks the value
 //! and answers `EMOTION_ERROR_INVALID_ARGUMENT` instead.
 
-use emotion_core::{BBox, Detection, DetectorOptions, Expression, Face, PixelFormat};
+use emotion_core::{BBox, Detection, DetectorOptions, Expression, Face, InputColor, ModelOverrides, PixelFormat};
 
 use crate::status::Failure;
 
@@ -105,15 +105,15 @@ pub struct emotion_detection {
     /// Face box in pixels, clamped to the image.
     pub bbox: emotion_bbox,
     /// Detector confidence: SeetaFace's cascade score, >= `emotion_options.score_threshold`,
-    /// unbounded above (typical faces score 5-40).
-    pub score: f32,
+    /// unbounded above (typical faces score 5-40). Same name as `emotion_face.detection_score`.
+    pub detection_score: f32,
 }
 
 impl From<Detection> for emotion_detection {
     fn from(d: Detection) -> Self {
         emotion_detection {
             bbox: d.bbox.into(),
-            score: d.score,
+            detection_score: d.detection_score,
         }
     }
 }
@@ -124,8 +124,8 @@ impl From<Detection> for emotion_detection {
 pub struct emotion_face {
     /// Face box in pixels, clamped to the image.
     pub bbox: emotion_bbox,
-    /// The detector's score (see `emotion_detection.score`); NaN for boxes the caller gave to
-    /// `emotion_classify` (test with `isnan`).
+    /// The detector's score (see `emotion_detection.detection_score`); NaN for boxes the caller
+    /// gave to `emotion_classify` (test with `isnan`). Rust and Python say `None` there.
     pub detection_score: f32,
     /// Expression probabilities, each in [0, 1], summing to 1, indexed by `emotion_expression`
     /// (AffectNet order: neutral, happy, sad, surprise, fear, disgust, anger, contempt).
@@ -137,6 +137,26 @@ pub struct emotion_face {
     pub valence: f32,
     /// Arousal in [-1, 1], calm to excited; same provenance as `valence`.
     pub arousal: f32,
+}
+
+impl emotion_face {
+    /// The core face, for drawing. Fails for an `expression` out of range.
+    pub(crate) fn to_core(self, index: usize) -> Result<Face, Failure> {
+        let expression = Expression::from_index(self.expression as usize).ok_or_else(|| {
+            Failure::invalid(format!(
+                "faces[{index}].expression is {}: expected 0-7 (EMOTION_EXPRESSION_*)",
+                self.expression
+            ))
+        })?;
+        Ok(Face::new(
+            self.bbox.into(),
+            (!self.detection_score.is_nan()).then_some(self.detection_score),
+            self.probabilities,
+            expression,
+            self.valence,
+            self.arousal,
+        ))
+    }
 }
 
 impl From<Face> for emotion_face {
@@ -152,14 +172,29 @@ impl From<Face> for emotion_face {
     }
 }
 
+/// Input colour of the model, for `emotion_options.input_color` and `emotion_model_info`.
+pub type emotion_input_color = u32;
+/// Not set: the model's own value (in `emotion_options`).
+pub const EMOTION_INPUT_COLOR_MODEL: emotion_input_color = 0;
+/// One channel: BT.601 luma.
+pub const EMOTION_INPUT_COLOR_GRAY: emotion_input_color = 1;
+/// Three channels: R, G, B.
+pub const EMOTION_INPUT_COLOR_RGB: emotion_input_color = 2;
+
 /// Analyzer settings. Start from `emotion_options_default()` and change the fields you need;
 /// `emotion_analyzer_new` checks every field and answers `EMOTION_ERROR_INVALID_ARGUMENT`, naming
 /// the field, when one is out of range.
+///
+/// The rule of every front door (Rust, Python, C, command line): for counts and limits
+/// (`max_face_size`, `max_faces`, `threads`, `batch_size`), 0 means "not set", i.e. the default
+/// (no limit, all faces, all cores, batch 1). The model overrides use 0 or NaN for "not set":
+/// the model's own metadata then applies.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct emotion_options {
     /// `sizeof(emotion_options)`, set by `emotion_options_default()`. Lets later versions append
     /// fields without breaking programs built against this header; a zeroed struct is rejected.
+    /// The 28-byte struct of version 0.1.0 (up to `threads`) is still accepted.
     pub struct_size: u32,
     /// Smallest face side to find, pixels, in [10, 10000]. Default 40. The detector's window is
     /// 40 px, so the image is scaled by 40 / min_face_size: 80 runs about 4x faster and misses
@@ -176,14 +211,49 @@ pub struct emotion_options {
     pub pyramid_scale_factor: f32,
     /// Sliding-window step, pixels, in [1, 64]. Default 4.
     pub window_step: u32,
-    /// Most threads one call may use to run the model over several faces, in [1, 256];
+    /// Most threads one call may use to run the model over several faces, in [0, 256];
     /// 0 (default) = the number of available cores.
     pub threads: u32,
+    /// Report at most this many faces per image (`emotion_analyze`, `emotion_detect`): the
+    /// largest, ties by detection score, in detector order. 0 (default) = all faces.
+    pub max_faces: u32,
+    /// 1: test-time horizontal-flip averaging (each face is classified with its mirror image and
+    /// the two predictions averaged; twice the model time). 0 (default): off. Other values are
+    /// rejected.
+    pub flip_average: u32,
+    /// Model override: `EMOTION_INPUT_COLOR_GRAY` or `_RGB`; `EMOTION_INPUT_COLOR_MODEL` (0,
+    /// default) = the model's.
+    pub input_color: emotion_input_color,
+    /// Model override: input height, pixels, in [8, 1024]; 0 (default) = the model's. Set both
+    /// `input_height` and `input_width`, or neither.
+    pub input_height: u32,
+    /// Model override: input width, pixels, in [8, 1024]; 0 (default) = the model's.
+    pub input_width: u32,
+    /// Model override: how many of `mean` are set, 1 or 3 (one per input channel); 0 (default) =
+    /// the model's.
+    pub mean_count: u32,
+    /// Model override: per-channel mean subtracted from pixel / 255 (first `mean_count` used).
+    pub mean: [f32; 3],
+    /// Model override: how many of `std` are set, 1 or 3; 0 (default) = the model's.
+    pub std_count: u32,
+    /// Model override: per-channel divisor applied after the mean, > 0 (first `std_count` used).
+    pub std: [f32; 3],
+    /// Model override: crop side as a multiple of the face box's longer side, in [0.1, 10];
+    /// NaN (default) = the model's.
+    pub crop_scale: f32,
+    /// Model override: crop centre shift down as a fraction of the box height, in [-1, 1];
+    /// NaN (default) = the model's.
+    pub crop_shift_y: f32,
+    /// Model override: batch size the inference plan is optimized for, in [0, 64]; 0 (default)
+    /// = 1.
+    pub batch_size: u32,
 }
 
 /// `struct_size` this library expects. Future versions will accept this size and their larger
 /// ones, reading appended fields only when the caller's `struct_size` includes them.
 pub(crate) const OPTIONS_SIZE: u32 = std::mem::size_of::<emotion_options>() as u32;
+/// `struct_size` of version 0.1.0's `emotion_options` (fields up to `threads`).
+pub(crate) const OPTIONS_SIZE_V0_1: u32 = 28;
 
 impl Default for emotion_options {
     fn default() -> Self {
@@ -196,23 +266,130 @@ impl Default for emotion_options {
             pyramid_scale_factor: d.pyramid_scale_factor,
             window_step: d.window_step,
             threads: 0,
+            max_faces: 0,
+            flip_average: 0,
+            input_color: EMOTION_INPUT_COLOR_MODEL,
+            input_height: 0,
+            input_width: 0,
+            mean_count: 0,
+            mean: [0.0; 3],
+            std_count: 0,
+            std: [1.0; 3],
+            crop_scale: f32::NAN,
+            crop_shift_y: f32::NAN,
+            batch_size: 0,
         }
     }
 }
 
+/// The options converted for the core's builder.
+pub(crate) struct CoreOptions {
+    pub detector: DetectorOptions,
+    pub threads: usize,
+    pub max_faces: usize,
+    pub flip_average: bool,
+    pub overrides: ModelOverrides,
+}
+
 impl emotion_options {
-    /// Converts to the core's detector options and thread count (`None` = default). The caller
-    /// checked `struct_size`; the ranges are checked by the core when building.
-    pub(crate) fn to_core(self) -> (DetectorOptions, Option<usize>) {
+    /// Converts to the core's settings. The caller checked `struct_size`; fields with no core
+    /// check of their own (enumerations, counts, pairs) are checked here, the ranges by the core
+    /// when building.
+    pub(crate) fn to_core(self) -> Result<CoreOptions, Failure> {
         let detector = DetectorOptions::default()
             .with_min_face_size(self.min_face_size)
             .with_max_face_size((self.max_face_size != 0).then_some(self.max_face_size))
             .with_score_threshold(self.score_threshold)
             .with_pyramid_scale_factor(self.pyramid_scale_factor)
             .with_window_step(self.window_step);
-        let threads = (self.threads != 0).then_some(self.threads as usize);
-        (detector, threads)
+        let flip_average = match self.flip_average {
+            0 => false,
+            1 => true,
+            v => return Err(Failure::invalid(format!("invalid option flip_average = {v}: must be 0 or 1"))),
+        };
+        let color = match self.input_color {
+            EMOTION_INPUT_COLOR_MODEL => None,
+            EMOTION_INPUT_COLOR_GRAY => Some(InputColor::Gray),
+            EMOTION_INPUT_COLOR_RGB => Some(InputColor::Rgb),
+            v => {
+                return Err(Failure::invalid(format!(
+                    "invalid option input_color = {v}: expected 0-2 (EMOTION_INPUT_COLOR_*)"
+                )))
+            }
+        };
+        let size = match (self.input_height, self.input_width) {
+            (0, 0) => None,
+            (0, _) | (_, 0) => {
+                return Err(Failure::invalid(format!(
+                    "invalid option input_size = {}x{}: set input_height and input_width together",
+                    self.input_height, self.input_width
+                )))
+            }
+            (h, w) => Some((h as usize, w as usize)),
+        };
+        let channels = |name: &str, count: u32, values: [f32; 3]| match count {
+            0 => Ok(None),
+            1 | 3 => Ok(Some(values[..count as usize].to_vec())),
+            n => Err(Failure::invalid(format!("invalid option {name}_count = {n}: must be 0, 1 or 3"))),
+        };
+        let unset_nan = |v: f32| (!v.is_nan()).then_some(v);
+        let mut overrides = ModelOverrides::default().with_batch_size(self.batch_size as usize);
+        overrides.color = color;
+        overrides.size = size;
+        overrides.mean = channels("mean", self.mean_count, self.mean)?;
+        overrides.std = channels("std", self.std_count, self.std)?;
+        overrides.crop_scale = unset_nan(self.crop_scale);
+        overrides.crop_shift_y = unset_nan(self.crop_shift_y);
+        Ok(CoreOptions {
+            detector,
+            threads: self.threads as usize,
+            max_faces: self.max_faces as usize,
+            flip_average,
+            overrides,
+        })
     }
+}
+
+/// Flags of `emotion_image_load_with_options`.
+pub type emotion_load_flags = u32;
+/// Accept a truncated or damaged file: the pixels that decode are kept (the rest are black, or
+/// grey for JPEG) and `*partial` is set to 1. Without it such files give `EMOTION_ERROR_DECODE`.
+pub const EMOTION_LOAD_ALLOW_PARTIAL: emotion_load_flags = 1;
+
+/// What `emotion_analyzer_model_info` reports: the model's metadata and the preprocessing in
+/// force (metadata merged with the `emotion_options` overrides). The labels are the
+/// `emotion_expression` names in AffectNet order (`emotion_expression_name(0..7)`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emotion_model_info {
+    /// `emotion.version` of the model, e.g. `"0.1.0+ferplus.20261129"`; `""` when absent.
+    /// Owned by the analyzer: valid until `emotion_analyzer_free`.
+    pub version: *const std::ffi::c_char,
+    /// `emotion.training_data`: what the model learnt from; `""` when absent. Owned by the
+    /// analyzer.
+    pub training_data: *const std::ffi::c_char,
+    /// `emotion.description`; `""` when absent. Owned by the analyzer.
+    pub description: *const std::ffi::c_char,
+    /// `EMOTION_INPUT_COLOR_GRAY` (1 channel) or `EMOTION_INPUT_COLOR_RGB` (3 channels).
+    pub input_color: emotion_input_color,
+    /// Model input height, pixels.
+    pub input_height: u32,
+    /// Model input width, pixels.
+    pub input_width: u32,
+    /// Input channels: 1 or 3 (the number of valid `mean` and `std` entries).
+    pub input_channels: u32,
+    /// Per-channel mean subtracted from pixel / 255.
+    pub mean: [f32; 3],
+    /// Per-channel divisor applied after the mean.
+    pub std: [f32; 3],
+    /// Crop side as a multiple of the face box's longer side.
+    pub crop_scale: f32,
+    /// Crop centre shift down, as a fraction of the box height.
+    pub crop_shift_y: f32,
+    /// Batch size of the optimized inference plan.
+    pub batch_size: u32,
+    /// 1 when flip averaging is on, else 0.
+    pub flip_average: u32,
 }
 
 /// A decoded image owned by the library (`emotion_image_load`); release it with

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use crate::detect::{DetectorOptions, Detection, FaceDetector, SeetaDetector};
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
+use crate::model::{EmotionModel, ModelOverrides, Prediction, Preprocessing};
 use crate::pixels::{BBox, ImageView};
-use crate::model::{EmotionModel, ModelOverrides, Preprocessing};
 
 /// One analysed face. `#[non_exhaustive]`: later versions may add fields (e.g. landmarks), so
 /// read the fields rather than destructuring or constructing a `Face`.
@@ -31,6 +31,20 @@ pub struct Face {
 }
 
 impl Face {
+    /// A face from its parts (for drawing results that came from elsewhere, e.g. across FFI):
+    /// box in pixels, detection score (`None` for caller boxes), probabilities in AffectNet
+    /// order, the expression to label it with, valence and arousal.
+    pub const fn new(
+        bbox: BBox,
+        detection_score: Option<f32>,
+        probabilities: [f32; EXPRESSION_COUNT],
+        expression: Expression,
+        valence: f32,
+        arousal: f32,
+    ) -> Self {
+        Face { bbox, detection_score, probabilities, expression, valence, arousal }
+    }
+
     /// Probability of one expression, in [0, 1].
     pub fn probability(&self, e: Expression) -> f32 {
         self.probabilities[e as usize]
@@ -43,11 +57,18 @@ pub struct Analyzer {
     detector: Box<dyn FaceDetector>,
     model: EmotionModel,
     threads: usize,
+    max_faces: Option<usize>,
+    flip_average: bool,
 }
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analyzer").field("model", &self.model).field("threads", &self.threads).finish_non_exhaustive()
+        f.debug_struct("Analyzer")
+            .field("model", &self.model)
+            .field("threads", &self.threads)
+            .field("max_faces", &self.max_faces)
+            .field("flip_average", &self.flip_average)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,25 +92,47 @@ impl Analyzer {
         &self.model
     }
 
-    /// Detects faces and classifies each: faces in detector order (best score first).
+    /// Threads one call may use to run the model (the builder's setting, or the core count).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The most faces `detect` and `analyze` report ([`AnalyzerBuilder::max_faces`]); `None`: all.
+    pub fn max_faces(&self) -> Option<usize> {
+        self.max_faces
+    }
+
+    /// Whether each face is classified together with its mirror image
+    /// ([`AnalyzerBuilder::flip_average`]).
+    pub fn flip_average(&self) -> bool {
+        self.flip_average
+    }
+
+    /// Detects faces and classifies each: faces in detector order (best score first), at most
+    /// [`Analyzer::max_faces`] of them.
     ///
     /// # Errors
     /// Detector or inference failures ([`Error::Internal`], [`Error::Inference`]); the image was
     /// validated when the [`ImageView`] was built.
     pub fn analyze(&self, image: &ImageView<'_>) -> Result<Vec<Face>> {
-        let detections = self.detector.detect(image)?;
+        let detections = self.detect(image)?;
         self.classify_detections(image, &detections)
     }
 
     /// Classifies the faces of an earlier [`Analyzer::detect`] call on the same image (lets a
     /// caller time or filter the two stages); `analyze` is `detect` then this.
     pub fn classify_detections(&self, image: &ImageView<'_>, detections: &[Detection]) -> Result<Vec<Face>> {
-        self.classify_regions(image, &detections.iter().map(|d| (d.bbox, Some(d.score))).collect::<Vec<_>>())
+        self.classify_regions(image, &detections.iter().map(|d| (d.bbox, Some(d.detection_score))).collect::<Vec<_>>())
     }
 
-    /// Detection only.
+    /// Detection only: faces best score first; with [`AnalyzerBuilder::max_faces`] = N, the N
+    /// largest faces (by box area, ties by higher score), still best score first.
     pub fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
-        self.detector.detect(image)
+        let mut found = self.detector.detect(image)?;
+        if let Some(n) = self.max_faces {
+            keep_largest(&mut found, n);
+        }
+        Ok(found)
     }
 
     /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
@@ -126,12 +169,18 @@ impl Analyzer {
         }
         let pre = self.model.preprocessing();
         let face_len = self.model.input_len();
-        let mut batch = vec![0f32; faces.len() * face_len];
-        for ((bbox, _), out) in faces.iter().zip(batch.chunks_exact_mut(face_len)) {
-            let region = crop_region(bbox, pre);
-            image.crop_resize_normalize(region, pre, out);
+        // With flip averaging each face is followed in the batch by its mirror image.
+        let copies = if self.flip_average { 2 } else { 1 };
+        let mut batch = vec![0f32; faces.len() * copies * face_len];
+        for ((bbox, _), out) in faces.iter().zip(batch.chunks_exact_mut(copies * face_len)) {
+            let (crop, mirror) = out.split_at_mut(face_len);
+            image.crop_resize_normalize(crop_region(bbox, pre), pre, crop);
+            if self.flip_average {
+                mirror_rows(crop, mirror, pre.width);
+            }
         }
         let predictions = self.model.predict(&batch, self.threads)?;
+        let predictions = predictions.chunks_exact(copies).map(average);
         Ok(faces
             .iter()
             .zip(predictions)
@@ -145,6 +194,54 @@ impl Analyzer {
             })
             .collect())
     }
+}
+
+/// The N largest detections (box area, ties by higher score), kept in their original order.
+fn keep_largest(found: &mut Vec<Detection>, n: usize) {
+    if found.len() <= n {
+        return;
+    }
+    let area = |d: &Detection| d.bbox.width * d.bbox.height;
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&found[a], &found[b]);
+        area(b).total_cmp(&area(a)).then(b.detection_score.total_cmp(&a.detection_score))
+    });
+    let mut keep = vec![false; found.len()];
+    for &i in &order[..n] {
+        keep[i] = true;
+    }
+    let mut i = 0;
+    found.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// Writes the horizontal mirror of `crop` (planes of rows `width` floats long) into `mirror`.
+fn mirror_rows(crop: &[f32], mirror: &mut [f32], width: usize) {
+    for (src, dst) in crop.chunks_exact(width).zip(mirror.chunks_exact_mut(width)) {
+        for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+            *d = *s;
+        }
+    }
+}
+
+/// The mean of one face's predictions (its crop and, with flip averaging, its mirror).
+fn average(p: &[Prediction]) -> Prediction {
+    if let [one] = p {
+        return *one;
+    }
+    let n = p.len() as f32;
+    let mut out = Prediction { probabilities: [0.0; EXPRESSION_COUNT], valence: 0.0, arousal: 0.0 };
+    for q in p {
+        for (o, x) in out.probabilities.iter_mut().zip(q.probabilities) {
+            *o += x / n;
+        }
+        out.valence += q.valence / n;
+        out.arousal += q.arousal / n;
+    }
+    out
 }
 
 /// The region the model sees for a face box: centred on the box (shifted down by
@@ -165,7 +262,12 @@ enum ModelSource {
 }
 
 /// Configures an [`Analyzer`]. Defaults: bundled model and detector, [`DetectorOptions::default`],
-/// inference spread over all available cores.
+/// inference spread over all available cores, every face reported, no flip averaging.
+///
+/// One rule for optional counts and limits, in every front door (Rust, Python, C, CLI): **0
+/// means "not set"**, i.e. the default: `threads(0)` uses all cores, `max_faces(0)` reports all
+/// faces, `max_face_size(0)` puts no upper bound on face size, a `batch_size` of 0 in
+/// [`ModelOverrides`] is batch 1. Other out-of-range values are an [`Error::InvalidOption`].
 #[derive(Default)]
 pub struct AnalyzerBuilder {
     model: Option<ModelSource>,
@@ -173,6 +275,8 @@ pub struct AnalyzerBuilder {
     detector_options: DetectorOptions,
     detector: Option<Box<dyn FaceDetector>>,
     threads: Option<usize>,
+    max_faces: Option<usize>,
+    flip_average: bool,
 }
 
 
@@ -189,7 +293,7 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Override the model's preprocessing metadata (or batch size).
+    /// Override the model's preprocessing metadata (or batch size): see [`ModelOverrides`].
     pub fn model_overrides(mut self, overrides: ModelOverrides) -> Self {
         self.overrides = overrides;
         self
@@ -207,9 +311,26 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Largest face to look for, pixels ([`DetectorOptions::max_face_size`]).
+    /// Largest face to look for, pixels ([`DetectorOptions::max_face_size`]); 0 = no limit.
     pub fn max_face_size(mut self, pixels: u32) -> Self {
-        self.detector_options.max_face_size = Some(pixels);
+        self.detector_options.max_face_size = (pixels != 0).then_some(pixels);
+        self
+    }
+
+    /// Report at most `n` faces: the `n` largest (box area; ties go to the higher detection
+    /// score), in detector order. 0 (the default) = all faces. Applies to `detect` and
+    /// `analyze`, not to caller boxes given to `classify`.
+    pub fn max_faces(mut self, n: usize) -> Self {
+        self.max_faces = (n != 0).then_some(n);
+        self
+    }
+
+    /// Test-time horizontal-flip averaging: run the model on each face crop and on its mirror
+    /// image and average the two predictions (probabilities, valence, arousal). Costs a second
+    /// inference per face; makes results symmetric (a face and its mirror image give the same
+    /// answer up to float rounding). Default off.
+    pub fn flip_average(mut self, on: bool) -> Self {
+        self.flip_average = on;
         self
     }
 
@@ -237,8 +358,8 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Most threads one call may use to run the model over several faces, in [1, 256]
-    /// (default: the number of available cores).
+    /// Most threads one call may use to run the model over several faces, in [0, 256]; 0 (the
+    /// default) = the number of available cores.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -252,11 +373,15 @@ impl AnalyzerBuilder {
     /// `bundled-models` feature is off.
     pub fn build(self) -> Result<Analyzer> {
         let threads = match self.threads {
-            Some(t) if !(1..=256).contains(&t) => {
-                return Err(Error::InvalidOption { name: "threads", value: t.to_string(), expected: "must be in [1, 256]" })
+            Some(t) if t > 256 => {
+                return Err(Error::InvalidOption {
+                    name: "threads",
+                    value: t.to_string(),
+                    expected: "must be in [0, 256] (0 = all cores)",
+                })
             }
-            Some(t) => t,
-            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            Some(t) if t > 0 => t,
+            _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         };
         let model = match self.model {
             Some(ModelSource::Path(p)) => EmotionModel::from_path(p, &self.overrides)?,
@@ -270,7 +395,7 @@ impl AnalyzerBuilder {
             Some(d) => d,
             None => default_detector(self.detector_options)?,
         };
-        Ok(Analyzer { detector, model, threads })
+        Ok(Analyzer { detector, model, threads, max_faces: self.max_faces, flip_average: self.flip_average })
     }
 }
 

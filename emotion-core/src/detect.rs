@@ -14,15 +14,16 @@ use crate::pixels::{BBox, ImageView};
 pub struct Detection {
     /// Face bounding box in pixels of the analysed image, clamped to the image.
     pub bbox: BBox,
-    /// Detector confidence. For the SeetaFace backend: the cascade's final score, unbounded
-    /// above, compared against [`DetectorOptions::score_threshold`] (typical faces score 5-40).
-    pub score: f32,
+    /// Detector confidence (the same name as [`crate::Face::detection_score`]). For the SeetaFace
+    /// backend: the cascade's final score, unbounded above, compared against
+    /// [`DetectorOptions::score_threshold`] (typical faces score 5-40).
+    pub detection_score: f32,
 }
 
 impl Detection {
     /// A detection from its box (pixels, origin top-left) and detector score.
-    pub const fn new(bbox: BBox, score: f32) -> Self {
-        Detection { bbox, score }
+    pub const fn new(bbox: BBox, detection_score: f32) -> Self {
+        Detection { bbox, detection_score }
     }
 }
 
@@ -51,8 +52,8 @@ pub struct DetectorOptions {
     /// slower. Default 40 (no rescaling). See the README's detection benchmark for the recall
     /// trade-off.
     pub min_face_size: u32,
-    /// Largest face side to look for, pixels (`None`: up to the image's short side). Smaller
-    /// values skip the coarse pyramid levels.
+    /// Largest face side to look for, pixels, >= `min_face_size` (`None` or `Some(0)`: up to
+    /// the image's short side). Smaller values skip the coarse pyramid levels.
     pub max_face_size: Option<u32>,
     /// Minimum cascade score to report a face, > 0 and finite. Default 2.0 (SeetaFace's own
     /// example setting); higher trades recall for fewer false positives.
@@ -121,7 +122,7 @@ impl DetectorOptions {
         if !(10..=10_000).contains(&self.min_face_size) {
             return bad("min_face_size", self.min_face_size.to_string(), "must be in [10, 10000] pixels");
         }
-        if let Some(m) = self.max_face_size {
+        if let Some(m) = self.max_face_size.filter(|&m| m != 0) {
             if m < self.min_face_size {
                 return bad("max_face_size", m.to_string(), "must be >= min_face_size");
             }
@@ -228,7 +229,7 @@ impl FaceDetector for SeetaDetector {
             let full = image::GrayImage::from_raw(w, h, luma).ok_or_else(|| Error::Internal("luma buffer size".into()))?;
             image::imageops::resize(&full, sw, sh, image::imageops::FilterType::Triangle).into_raw()
         };
-        let max_face = o.max_face_size.map(|m| ((m as f32 * scale).round() as u32).max(WINDOW as u32));
+        let max_face = o.max_face_size.filter(|&m| m != 0).map(|m| ((m as f32 * scale).round() as u32).max(WINDOW as u32));
         let faces = catch_unwind(AssertUnwindSafe(|| {
             let mut det = rustface::create_detector_with_model(self.model.clone());
             // Ranges checked by DetectorOptions::validate, so these setters do not panic.
@@ -252,10 +253,10 @@ impl FaceDetector for SeetaDetector {
                     r.width() as f32 / scale,
                     r.height() as f32 / scale,
                 );
-                b.clamp_to(w, h).map(|bbox| Detection { bbox, score: f.score() as f32 })
+                b.clamp_to(w, h).map(|bbox| Detection { bbox, detection_score: f.score() as f32 })
             })
             .collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        out.sort_by(|a, b| b.detection_score.total_cmp(&a.detection_score));
         Ok(out)
     }
 }

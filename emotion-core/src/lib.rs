@@ -14,13 +14,18 @@
 //! # Ok::<(), emotion_core::Error>(())
 //! ```
 //!
-//! Modules by concern: [`pixels`] (pixel buffers, crop/resize), [`detect`] (face detection),
-//! [`model`] (ONNX model contract and inference), [`analyzer`] (the pipeline), [`error`].
+//! Modules by concern: [`pixels`] (pixel buffers, crop/resize), [`decode`] (image files),
+//! [`detect`] (face detection), [`model`] (ONNX model contract and inference), [`analyzer`]
+//! (the pipeline), `draw` (boxes, labels and valence/arousal markers on images; default
+//! feature `draw`), [`error`].
 
 pub mod analyzer;
 #[cfg(feature = "bundled-models")]
 mod bundled;
+pub mod decode;
 pub mod detect;
+#[cfg(feature = "draw")]
+pub mod draw;
 pub mod error;
 pub mod expression;
 pub mod model;
@@ -30,8 +35,9 @@ pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
 pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
 pub use error::{Error, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
+pub use decode::{decode_image, load_image, load_rgb, LoadOptions, LoadedImage};
 pub use model::{EmotionModel, InputColor, ModelInfo, ModelOverrides, Prediction, Preprocessing};
-pub use pixels::{decode_rgb, load_rgb, BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
+pub use pixels::{BBox, ImageView, PixelFormat, DEFAULT_MAX_PIXELS};
 
 /// The `image` crate, re-exported: [`load_rgb`] returns its `RgbImage` and [`ImageView`]
 /// converts from its buffers, so `emotion_core::image::RgbImage` is always the matching version.

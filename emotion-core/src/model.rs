@@ -35,6 +35,14 @@ impl InputColor {
             InputColor::Rgb => 3,
         }
     }
+
+    /// `gray` or `rgb`, as in the `emotion.input_color` metadata.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InputColor::Gray => "gray",
+            InputColor::Rgb => "rgb",
+        }
+    }
 }
 
 /// How a face is turned into the model input, as declared by the model's `metadata_props`
@@ -62,7 +70,9 @@ pub struct Preprocessing {
 }
 
 /// Caller overrides for models without (or with wrong) metadata: every `Some` field replaces the
-/// model's own value (see [`Preprocessing`] for each field's meaning and range).
+/// model's own value (the [`Preprocessing`] field of the same name, with the same range).
+/// Python (`Analyzer(input_color=..., ...)`), C (`emotion_options`) and the CLI (`--input-color`
+/// ...) expose the same fields.
 ///
 /// `#[non_exhaustive]`: later versions may add overrides. Start from [`Default`] (nothing
 /// overridden) and set fields with the `with_*` methods (or assign them on a `mut` value):
@@ -74,19 +84,20 @@ pub struct Preprocessing {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelOverrides {
-    /// Input colour (`emotion.input_color`).
+    /// Input colour (`emotion.input_color`); must match the input's channel count.
     pub color: Option<InputColor>,
-    /// Input `(height, width)` in pixels (`emotion.input_size`).
+    /// Input `(height, width)` in pixels, each in [8, 1024] (`emotion.input_size`).
     pub size: Option<(usize, usize)>,
-    /// Per-channel mean (`emotion.mean`), one value per input channel.
+    /// Per-channel mean subtracted from pixel / 255, one finite value per channel.
     pub mean: Option<Vec<f32>>,
-    /// Per-channel standard deviation (`emotion.std`), one value per input channel, > 0.
+    /// Per-channel divisor applied after the mean, one finite value > 0 per channel.
     pub std: Option<Vec<f32>>,
-    /// Crop side as a multiple of the box's longer side (`emotion.crop_scale`), > 0.
+    /// Crop side as a multiple of the face box's longer side, in [0.1, 10].
     pub crop_scale: Option<f32>,
-    /// Crop centre shift down, as a fraction of the box height (`emotion.crop_shift_y`).
+    /// Crop centre shift down, as a fraction of the box height, in [-1, 1].
     pub crop_shift_y: Option<f32>,
-    /// Batch size the plan is optimized for (default 1; see the README's batch benchmark).
+    /// Batch size the plan is optimized for, in [0, 64]; 0 or `None` = 1 (see the README's
+    /// batch benchmark).
     pub batch_size: Option<usize>,
 }
 
@@ -214,9 +225,13 @@ impl EmotionModel {
         };
         select_outputs(&mut model)?;
 
-        let batch = overrides.batch_size.unwrap_or(1);
-        if !(1..=64).contains(&batch) {
-            return Err(Error::InvalidOption { name: "batch_size", value: batch.to_string(), expected: "must be in [1, 64]" });
+        let batch = overrides.batch_size.filter(|&b| b != 0).unwrap_or(1);
+        if batch > 64 {
+            return Err(Error::InvalidOption {
+                name: "batch_size",
+                value: batch.to_string(),
+                expected: "must be in [0, 64] (0 = 1)",
+            });
         }
         let fact = f32::fact([batch, pre.color.channels(), pre.height, pre.width]);
         let plan = guard(|| -> TractResult<_> {
@@ -459,6 +474,38 @@ fn parse_float(key: &str, value: &str) -> Result<f32> {
     }
 }
 
+/// Range checks of the caller's overrides, as [`Error::InvalidOption`] naming the field (the
+/// same ranges are checked again, as metadata errors, on the merged values).
+fn check_overrides(o: &ModelOverrides) -> Result<()> {
+    let bad = |name, value: String, expected| Err(Error::InvalidOption { name, value, expected });
+    if let Some((h, w)) = o.size {
+        if !(8..=1024).contains(&h) || !(8..=1024).contains(&w) {
+            return bad("input_size", format!("{h}x{w}"), "each side must be in [8, 1024] pixels");
+        }
+    }
+    if let Some(m) = &o.mean {
+        if !matches!(m.len(), 1 | 3) || m.iter().any(|x| !x.is_finite()) {
+            return bad("mean", format!("{m:?}"), "must be 1 or 3 finite values (one per input channel)");
+        }
+    }
+    if let Some(s) = &o.std {
+        if !matches!(s.len(), 1 | 3) || s.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+            return bad("std", format!("{s:?}"), "must be 1 or 3 finite values > 0 (one per input channel)");
+        }
+    }
+    if let Some(c) = o.crop_scale {
+        if !(0.1..=10.0).contains(&c) {
+            return bad("crop_scale", c.to_string(), "must be in [0.1, 10]");
+        }
+    }
+    if let Some(c) = o.crop_shift_y {
+        if !(-1.0..=1.0).contains(&c) {
+            return bad("crop_shift_y", c.to_string(), "must be in [-1, 1]");
+        }
+    }
+    Ok(())
+}
+
 /// Merges metadata, the input shape and overrides into [`Preprocessing`], checking consistency.
 fn preprocessing(
     meta: &[(String, String)],
@@ -466,6 +513,7 @@ fn preprocessing(
     shape_hw: Option<(usize, usize)>,
     o: &ModelOverrides,
 ) -> Result<Preprocessing> {
+    check_overrides(o)?;
     let color = match (o.color, lookup(meta, "emotion.input_color")) {
         (Some(c), _) => c,
         (None, Some("gray")) => InputColor::Gray,

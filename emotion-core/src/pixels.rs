@@ -206,6 +206,16 @@ impl<'a> ImageView<'a> {
         self.format
     }
 
+    /// A copy of the pixels with rows tightly packed (stride = width x bytes per pixel), in the
+    /// view's pixel format.
+    pub fn to_packed(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.width as usize * self.format.bytes_per_pixel() * self.height as usize);
+        for y in 0..self.height as usize {
+            out.extend_from_slice(self.row(y));
+        }
+        out
+    }
+
     /// One row of pixels (`width x bytes per pixel` bytes). `y < height` is the caller's duty.
     #[inline]
     fn row(&self, y: usize) -> &'a [u8] {
@@ -405,62 +415,8 @@ fn dims_u32(w: usize, h: usize) -> Result<(u32, u32)> {
     }
 }
 
-/// Decodes an image file to 8-bit RGB, applying its EXIF orientation.
-///
-/// The size the file declares is checked against [`DEFAULT_MAX_PIXELS`] before anything is
-/// decoded, and the decoder may allocate at most 8 bytes a pixel of that limit, so a small file
-/// declaring a huge image fails fast instead of exhausting memory.
-///
-/// # Errors
-/// [`Error::Io`] when the file cannot be read, [`Error::ImageTooLarge`] when it declares more
-/// than [`DEFAULT_MAX_PIXELS`] pixels, [`Error::Decode`] when it is not an image the `image`
-/// crate can decode (PNG, JPEG, BMP, GIF, TIFF, WebP).
-pub fn load_rgb(path: impl AsRef<std::path::Path>) -> Result<image::RgbImage> {
-    let path = path.as_ref();
-    let reader = image::ImageReader::open(path)
-        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?
-        .with_guessed_format()
-        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    decode_checked(reader, path)
-}
-
-/// Decodes an encoded image held in memory (the bytes of a PNG, JPEG, BMP, GIF, TIFF or WebP
-/// file, recognised by their content, not by a name) to 8-bit RGB, applying its EXIF
-/// orientation, with the same size checks as [`load_rgb`].
-///
-/// # Errors
-/// [`Error::ImageTooLarge`] when the image declares more than [`DEFAULT_MAX_PIXELS`] pixels,
-/// [`Error::Decode`] (with the path `<memory>`) when the bytes are not an image the `image` crate
-/// can decode.
-pub fn decode_rgb(bytes: &[u8]) -> Result<image::RgbImage> {
-    let path = std::path::Path::new("<memory>");
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::Decode { path: path.to_path_buf(), message: e.to_string() })?;
-    decode_checked(reader, path)
-}
-
-/// The decoding shared by [`load_rgb`] and [`decode_rgb`]; `path` names the source in errors.
-fn decode_checked<R: std::io::BufRead + std::io::Seek>(
-    reader: image::ImageReader<R>,
-    path: &std::path::Path,
-) -> Result<image::RgbImage> {
-    use image::ImageDecoder;
-    let decode = |message: String| Error::Decode { path: path.to_path_buf(), message };
-    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
-    let (width, height) = decoder.dimensions();
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > DEFAULT_MAX_PIXELS {
-        return Err(Error::ImageTooLarge { width, height, pixels, limit: DEFAULT_MAX_PIXELS });
-    }
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(DEFAULT_MAX_PIXELS * 8);
-    decoder.set_limits(limits).map_err(|e| decode(e.to_string()))?;
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| decode(e.to_string()))?;
-    img.apply_orientation(orientation);
-    Ok(img.into_rgb8())
-}
+/// Decoding image files lives in [`crate::decode`]; re-exported here for older paths.
+pub use crate::decode::load_rgb;
 
 #[cfg(test)]
 mod tests {

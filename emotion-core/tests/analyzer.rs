@@ -153,3 +153,75 @@ fn eight_threads_match_sequential_results() {
         }
     }
 }
+
+#[test]
+fn max_faces_keeps_the_largest_in_detector_order() {
+    let Some(img) = common::shared_photo("misc/multiface.jpg") else { return };
+    let view = ImageView::try_from(&img).unwrap();
+    let all = Analyzer::new().unwrap().analyze(&view).unwrap();
+    assert_eq!(all.len(), 6);
+    let area = |f: &Face| f.bbox.width * f.bbox.height;
+    for n in [1, 2, 5, 6, 10] {
+        let some = Analyzer::builder().max_faces(n).build().unwrap().analyze(&view).unwrap();
+        assert_eq!(some.len(), n.min(6));
+        // Every kept face is at least as large as every dropped one.
+        let smallest_kept = some.iter().map(area).fold(f32::INFINITY, f32::min);
+        for f in all.iter().filter(|f| !some.iter().any(|s| s.bbox == f.bbox)) {
+            assert!(area(f) <= smallest_kept, "n={n}: dropped a larger face");
+        }
+        // Same faces, same numbers, still best detection score first.
+        let expected: Vec<Face> = all.iter().filter(|f| some.iter().any(|s| s.bbox == f.bbox)).copied().collect();
+        assert_same(&expected, &some, 0.0);
+    }
+    let a = Analyzer::builder().max_faces(3).build().unwrap();
+    assert_eq!(a.detect(&view).unwrap().len(), 3);
+    // Caller boxes are never dropped.
+    let boxes: Vec<BBox> = all.iter().map(|f| f.bbox).collect();
+    assert_eq!(a.classify(&view, &boxes).unwrap().len(), 6);
+}
+
+#[test]
+fn flip_averaging_gives_a_face_and_its_mirror_image_the_same_answer() {
+    let img = common::sample();
+    let mirrored = image::imageops::flip_horizontal(&img);
+    let (view, mirror_view) = (ImageView::try_from(&img).unwrap(), ImageView::try_from(&mirrored).unwrap());
+    let plain = Analyzer::new().unwrap();
+    let face = plain.analyze(&view).unwrap()[0];
+    let b = face.bbox;
+    let mirror_box = BBox::new(img.width() as f32 - b.x - b.width, b.y, b.width, b.height);
+    // Off-centre boxes too, and one reaching past the left edge (mirrored: past the right).
+    let boxes = [b, BBox::new(b.x + 17.0, b.y - 9.0, b.width * 0.8, b.height), BBox::new(-30.0, 40.0, 200.0, 220.0)];
+    let mirror = |b: &BBox| BBox::new(img.width() as f32 - b.x - b.width, b.y, b.width, b.height);
+    let mirror_boxes: Vec<BBox> = boxes.iter().map(mirror).collect();
+    assert_eq!(mirror_boxes[0], mirror_box);
+
+    let max_diff = |a: &[Face], b: &[Face]| {
+        a.iter()
+            .zip(b)
+            .flat_map(|(x, y)| {
+                x.probabilities
+                    .iter()
+                    .zip(y.probabilities)
+                    .map(|(p, q)| (p - q).abs())
+                    .chain([(x.valence - y.valence).abs(), (x.arousal - y.arousal).abs()])
+                    .collect::<Vec<_>>()
+            })
+            .fold(0f32, f32::max)
+    };
+    let flip = Analyzer::builder().flip_average(true).build().unwrap();
+    assert!(flip.flip_average());
+    let with = max_diff(&flip.classify(&view, &boxes).unwrap(), &flip.classify(&mirror_view, &mirror_boxes).unwrap());
+    let without = max_diff(&plain.classify(&view, &boxes).unwrap(), &plain.classify(&mirror_view, &mirror_boxes).unwrap());
+    assert!(with < 1e-4, "flip averaging: a face and its mirror differ by {with}");
+    assert!(without > 10.0 * with.max(1e-5), "without flip averaging the mirror differs by only {without}");
+
+    // The average of the face and its mirror, each classified plainly.
+    let averaged = flip.classify(&view, &[b]).unwrap()[0];
+    let (p, q) = (plain.classify(&view, &[b]).unwrap()[0], plain.classify(&mirror_view, &[mirror_box]).unwrap()[0]);
+    for i in 0..8 {
+        assert!((averaged.probabilities[i] - (p.probabilities[i] + q.probabilities[i]) / 2.0).abs() < 1e-4);
+    }
+    assert!((averaged.valence - (p.valence + q.valence) / 2.0).abs() < 1e-4);
+    let sum: f32 = averaged.probabilities.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-5);
+}

@@ -104,14 +104,14 @@ fn decode_errors_are_typed() {
 fn decode_from_memory_matches_the_file_loader() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/astronaut.png");
     let bytes = std::fs::read(&path).unwrap();
-    let from_memory = emotion_core::decode_rgb(&bytes).unwrap();
+    let from_memory = emotion_core::decode_image(&bytes, &emotion_core::LoadOptions::default()).unwrap().image;
     assert_eq!(from_memory, emotion_core::load_rgb(&path).unwrap());
     assert_eq!(from_memory.dimensions(), (512, 512));
     for bad in [&b""[..], b"this is text, not a PNG", &bytes[..bytes.len() / 2]] {
-        let r = emotion_core::decode_rgb(bad);
+        let r = emotion_core::decode_image(bad, &emotion_core::LoadOptions::default());
         assert!(matches!(r, Err(Error::Decode { .. })), "{} bytes: {r:?}", bad.len());
     }
-    match emotion_core::decode_rgb(&huge_png(100_000, 100_000)) {
+    match emotion_core::decode_image(&huge_png(100_000, 100_000), &emotion_core::LoadOptions::default()) {
         Err(Error::ImageTooLarge { width, height, .. }) => assert_eq!((width, height), (100_000, 100_000)),
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }

@@ -86,7 +86,10 @@ fn metadata_is_read_and_overrides_win() {
     let wrong = ModelOverrides::default().with_mean([0.1, 0.2, 0.3]);
     let r = EmotionModel::from_bytes(&common::fixture("no_metadata.onnx"), &wrong);
     assert!(matches!(r, Err(Error::ModelMetadata { ref key, .. }) if key == "emotion.mean"), "{r:?}");
-    let batch = ModelOverrides::default().with_batch_size(0);
+    // 0 = not set (batch 1), as every count in every front door; over 64 is an option error.
+    let zero = ModelOverrides::default().with_batch_size(0);
+    assert_eq!(EmotionModel::from_bytes(&common::fixture("tiny_ok.onnx"), &zero).unwrap().batch_size(), 1);
+    let batch = ModelOverrides::default().with_batch_size(65);
     let r = EmotionModel::from_bytes(&common::fixture("tiny_ok.onnx"), &batch);
     assert!(matches!(r, Err(Error::InvalidOption { name: "batch_size", .. })), "{r:?}");
 }

@@ -10,8 +10,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
 
 import emotion
 
@@ -34,8 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     analyzer = emotion.Analyzer()
-    with Image.open(args.image) as im:
-        pixels = np.asarray(im.convert("RGB"))
+    pixels = emotion.load_image(args.image)
     # A 128x128 crop around the first face, so every call detects and classifies one face.
     (face,) = analyzer.analyze(pixels)[:1]
     cx, cy = int(face.bbox.x + face.bbox.width / 2), int(face.bbox.y + face.bbox.height / 2)

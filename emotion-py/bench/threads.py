@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 import emotion
 
@@ -50,8 +49,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    with Image.open(args.image) as im:
-        pixels = np.asarray(im.convert("RGB"))
+    pixels = emotion.load_image(args.image)
     # threads=1: each call runs the model on one core, so any speedup comes from Python threads.
     analyzer = emotion.Analyzer(threads=1)
     expected = [f.to_dict() for f in analyzer.analyze(pixels)]  # warm-up

@@ -18,9 +18,12 @@
 use std::path::PathBuf;
 
 use emotion_core::{
-    Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, PixelFormat, DEFAULT_MAX_PIXELS,
+    Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, InputColor, LoadOptions,
+    ModelOverrides, PixelFormat, DEFAULT_MAX_PIXELS,
 };
-use numpy::{PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyTuple, PyType};
@@ -61,7 +64,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
 /// An integer option from Python as the core's unsigned type; negative values give the same
 /// `InvalidOptionError` the core gives for other out-of-range values.
 fn unsigned<T: TryFrom<i64>>(name: &'static str, value: i64) -> Result<T, Error> {
-    T::try_from(value).map_err(|_| Error::InvalidOption { name, value: value.to_string(), expected: "must be a positive integer" })
+    T::try_from(value).map_err(|_| Error::InvalidOption { name, value: value.to_string(), expected: "must be >= 0" })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +248,7 @@ fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, V
             scores.push(None);
         } else if let Ok(d) = item.cast::<Detection>() {
             out.push(d.get().bbox.to_core());
-            scores.push(Some(d.get().score));
+            scores.push(Some(d.get().detection_score));
         } else {
             let values: Vec<f32> = item
                 .try_iter()
@@ -344,30 +347,31 @@ struct Detection {
     #[pyo3(get)]
     bbox: BBox,
     /// Detector confidence: the SeetaFace cascade score, unbounded above (faces typically score
-    /// 5-40); only faces above the Analyzer's `score_threshold` are returned.
+    /// 5-40); only faces above the Analyzer's `score_threshold` are returned. The same name as
+    /// `Face.detection_score`.
     #[pyo3(get)]
-    score: f64,
+    detection_score: f64,
 }
 
 impl From<CoreDetection> for Detection {
     fn from(d: CoreDetection) -> Self {
-        Detection { bbox: BBox::from_core(d.bbox), score: d.score.into() }
+        Detection { bbox: BBox::from_core(d.bbox), detection_score: d.detection_score.into() }
     }
 }
 
 #[pymethods]
 impl Detection {
-    /// `{"bbox": {...}, "score": ...}`.
+    /// `{"bbox": {...}, "detection_score": ...}`.
     #[allow(clippy::wrong_self_convention)] // a Python method: pyo3 methods take &self
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("bbox", self.bbox.dict(py)?)?;
-        d.set_item("score", self.score)?;
+        d.set_item("detection_score", self.detection_score)?;
         Ok(d)
     }
 
     fn __repr__(&self) -> String {
-        format!("Detection(bbox={}, score={:.2})", self.bbox.__repr__(), self.score)
+        format!("Detection(bbox={}, detection_score={:.2})", self.bbox.__repr__(), self.detection_score)
     }
 }
 
@@ -389,6 +393,19 @@ struct Face {
     /// Arousal in [-1, 1], calm to excited (same provenance as valence).
     #[pyo3(get)]
     arousal: f64,
+}
+
+impl Face {
+    fn to_core(&self) -> CoreFace {
+        CoreFace::new(
+            self.bbox.to_core(),
+            self.detection_score.map(|s| s as f32),
+            self.probabilities,
+            self.expression,
+            self.valence as f32,
+            self.arousal as f32,
+        )
+    }
 }
 
 impl From<CoreFace> for Face {
@@ -421,6 +438,26 @@ impl Face {
             d.set_item(e.name(), f64::from(p))?;
         }
         Ok(d)
+    }
+
+    /// The 8 probabilities as a numpy float32 array of shape (8,), in AffectNet order
+    /// (`emotion.EXPRESSIONS`): `EXPRESSIONS[i]` has probability `probability_vector[i]`.
+    /// A new array on each access.
+    #[getter]
+    fn probability_vector<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, &self.probabilities)
+    }
+
+    /// The `k` most probable expressions as (name, probability) pairs, most probable first
+    /// (ties in AffectNet order). `k` in [1, 8]; `top()` is `[(expression, probability)]`.
+    #[pyo3(signature = (k=1))]
+    fn top(&self, k: usize) -> PyResult<Vec<(&'static str, f64)>> {
+        if !(1..=8).contains(&k) {
+            return Err(PyValueError::new_err(format!("k must be in [1, 8], got {k}")));
+        }
+        let mut order: Vec<usize> = (0..8).collect();
+        order.sort_by(|&a, &b| self.probabilities[b].total_cmp(&self.probabilities[a]).then(a.cmp(&b)));
+        Ok(order[..k].iter().map(|&i| (Expression::ALL[i].name(), f64::from(self.probabilities[i]))).collect())
     }
 
     /// Plain dict of built-in types (JSON-serializable), the shape of one face in the CLI's JSON:
@@ -460,19 +497,32 @@ impl Face {
 /// inference, and concurrent calls give the same results as sequential ones. Don't write into a
 /// numpy array from another thread while a call is using it (packed rows are read in place).
 ///
+/// Counts and limits follow one rule in every front door (Python, Rust, C, command line): 0 or
+/// None means "not set", i.e. the default (all cores, all faces, no limit, batch 1).
+///
 /// Args:
 ///     model_path: an ONNX model file meeting the model contract; None for the bundled model.
 ///     min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
 ///         (80 runs ~4x faster than 40).
-///     max_face_size: largest face side to look for, pixels (>= min_face_size); None: up to
-///         the image's short side.
+///     max_face_size: largest face side to look for, pixels (>= min_face_size); None or 0: up
+///         to the image's short side.
+///     max_faces: report at most this many faces per image (analyze, detect): the largest, ties
+///         by detection score, in detector order; None or 0: all.
 ///     score_threshold: minimum detection score, > 0; higher gives fewer false positives and
 ///         misses more faces.
 ///     pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
 ///         faster and misses more faces.
 ///     window_step: detector sliding-window step, pixels, in [1, 64].
-///     threads: most threads one call uses to run the model over several faces, in [1, 256];
-///         None: the number of CPU cores.
+///     threads: most threads one call uses to run the model over several faces, in [0, 256];
+///         None or 0: the number of CPU cores.
+///     flip_average: classify each face together with its mirror image and average the two
+///         predictions (twice the model time; a face and its mirror image then agree).
+///     input_color, input_size, mean, std, crop_scale, crop_shift_y, batch_size: model
+///         overrides, for models without (or with wrong) metadata: "gray" or "rgb"; (height,
+///         width) in [8, 1024]; per-channel sequences (1 or 3 values) subtracted from pixel/255
+///         and dividing after it (> 0); crop side as a multiple of the box's longer side
+///         [0.1, 10]; crop centre shift down as a fraction of the box height [-1, 1]; inference
+///         batch size [0, 64] (0 = 1). None: the model's own value.
 ///
 /// Raises:
 ///     InvalidOptionError: an option out of range.
@@ -488,8 +538,9 @@ impl Analyzer {
     // Keep these defaults equal to emotion_core::DetectorOptions::default().
     #[new]
     #[pyo3(signature = (
-        model_path=None, *, min_face_size=40, max_face_size=None, score_threshold=2.0,
-        pyramid_scale_factor=0.8, window_step=4, threads=None
+        model_path=None, *, min_face_size=40, max_face_size=None, max_faces=None, score_threshold=2.0,
+        pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false, input_color=None,
+        input_size=None, mean=None, std=None, crop_scale=None, crop_shift_y=None, batch_size=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -497,23 +548,55 @@ impl Analyzer {
         model_path: Option<PathBuf>,
         min_face_size: i64,
         max_face_size: Option<i64>,
+        max_faces: Option<i64>,
         score_threshold: f32,
         pyramid_scale_factor: f32,
         window_step: i64,
         threads: Option<i64>,
+        flip_average: bool,
+        input_color: Option<&str>,
+        input_size: Option<(i64, i64)>,
+        mean: Option<Vec<f32>>,
+        std: Option<Vec<f32>>,
+        crop_scale: Option<f32>,
+        crop_shift_y: Option<f32>,
+        batch_size: Option<i64>,
     ) -> PyResult<Self> {
         let build = || -> Result<emotion_core::Analyzer, Error> {
+            let color = match input_color {
+                None => None,
+                Some("gray") => Some(InputColor::Gray),
+                Some("rgb") => Some(InputColor::Rgb),
+                Some(other) => {
+                    return Err(Error::InvalidOption {
+                        name: "input_color",
+                        value: other.to_string(),
+                        expected: "must be \"gray\" or \"rgb\"",
+                    })
+                }
+            };
+            let size = match input_size {
+                Some((h, w)) => Some((unsigned("input_size", h)?, unsigned("input_size", w)?)),
+                None => None,
+            };
+            let mut overrides = ModelOverrides::default();
+            overrides.color = color;
+            overrides.size = size;
+            overrides.mean = mean;
+            overrides.std = std;
+            overrides.crop_scale = crop_scale;
+            overrides.crop_shift_y = crop_shift_y;
+            overrides.batch_size = batch_size.map(|b| unsigned("batch_size", b)).transpose()?;
             let mut builder = emotion_core::Analyzer::builder()
                 .min_face_size(unsigned("min_face_size", min_face_size)?)
+                .max_face_size(unsigned("max_face_size", max_face_size.unwrap_or(0))?)
+                .max_faces(unsigned("max_faces", max_faces.unwrap_or(0))?)
                 .score_threshold(score_threshold)
                 .pyramid_scale_factor(pyramid_scale_factor)
-                .window_step(unsigned("window_step", window_step)?);
-            if let Some(m) = max_face_size {
-                builder = builder.max_face_size(unsigned("max_face_size", m)?);
-            }
-            if let Some(t) = threads {
-                builder = builder.threads(unsigned("threads", t)?);
-            }
+                .window_step(unsigned("window_step", window_step)?)
+                .threads(unsigned("threads", threads.unwrap_or(0))?)
+                .flip_average(flip_average)
+                .model_overrides(overrides);
             if let Some(path) = model_path {
                 builder = builder.model_path(path);
             }
@@ -521,6 +604,27 @@ impl Analyzer {
         };
         let inner = py.detach(build).map_err(|e| to_py_err(py, e))?;
         Ok(Analyzer { inner })
+    }
+
+    /// The model's information and the preprocessing in force (metadata merged with the
+    /// overrides): a ModelInfo.
+    #[getter]
+    fn model_info(&self) -> ModelInfo {
+        let model = self.inner.model();
+        let (info, pre) = (model.info(), model.preprocessing());
+        ModelInfo {
+            version: info.version.clone(),
+            training_data: info.training_data.clone(),
+            description: info.description.clone(),
+            input_color: pre.color.name(),
+            input_size: (pre.height, pre.width),
+            mean: pre.mean.clone(),
+            std: pre.std.clone(),
+            crop_scale: pre.crop_scale.into(),
+            crop_shift_y: pre.crop_shift_y.into(),
+            batch_size: model.batch_size(),
+            flip_average: self.inner.flip_average(),
+        }
     }
 
     /// Detects the faces in `image` and classifies each.
@@ -580,6 +684,18 @@ impl Analyzer {
         })
     }
 
+    /// Classifies the whole image as one face, without detection (for tight face crops, which
+    /// the detector cannot find): classify(image, [(0, 0, width, height)]). Returns one Face.
+    /// Arguments and errors as analyze().
+    #[pyo3(signature = (image, *, color="rgb"))]
+    fn classify_image(&self, py: Python<'_>, image: &Bound<'_, PyAny>, color: &str) -> PyResult<Face> {
+        with_image(image, color, |view| {
+            let whole = emotion_core::BBox::new(0.0, 0.0, view.width() as f32, view.height() as f32);
+            let mut faces = py.detach(|| self.inner.classify(&view, &[whole])).map_err(|e| to_py_err(py, e))?;
+            faces.pop().map(Face::from).ok_or_else(|| PyValueError::new_err("no face returned"))
+        })
+    }
+
     fn __repr__(&self) -> String {
         let info = self.inner.model().info();
         if info.version.is_empty() {
@@ -590,6 +706,164 @@ impl Analyzer {
     }
 }
 
+/// The emotion model's information (`Analyzer.model_info`), the same fields as the command
+/// line's `--model-info` JSON and C's `emotion_model_info`.
+#[pyclass(module = "emotion", frozen)]
+struct ModelInfo {
+    /// `emotion.version` of the model ("" when absent).
+    #[pyo3(get)]
+    version: String,
+    /// What the model learnt from ("" when absent).
+    #[pyo3(get)]
+    training_data: String,
+    /// Free-text description ("" when absent).
+    #[pyo3(get)]
+    description: String,
+    /// "gray" (1 input channel, BT.601 luma) or "rgb".
+    #[pyo3(get)]
+    input_color: &'static str,
+    /// (height, width) of the model input, pixels.
+    #[pyo3(get)]
+    input_size: (usize, usize),
+    /// Per-channel mean subtracted from pixel / 255.
+    #[pyo3(get)]
+    mean: Vec<f32>,
+    /// Per-channel divisor applied after the mean.
+    #[pyo3(get)]
+    std: Vec<f32>,
+    /// Crop side as a multiple of the face box's longer side.
+    #[pyo3(get)]
+    crop_scale: f64,
+    /// Crop centre shift down, as a fraction of the box height.
+    #[pyo3(get)]
+    crop_shift_y: f64,
+    /// Batch size of the optimized inference plan.
+    #[pyo3(get)]
+    batch_size: usize,
+    /// Whether flip averaging is on.
+    #[pyo3(get)]
+    flip_average: bool,
+}
+
+#[pymethods]
+impl ModelInfo {
+    /// The expression labels in model output order: `emotion.EXPRESSIONS`.
+    #[getter]
+    fn labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, Expression::ALL.map(Expression::name))
+    }
+
+    /// Plain dict, the keys and values of the command line's `--model-info` JSON (input size as
+    /// input_height and input_width, labels as a list, plus library_version).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("version", &self.version)?;
+        d.set_item("training_data", &self.training_data)?;
+        d.set_item("description", &self.description)?;
+        d.set_item("input_color", self.input_color)?;
+        d.set_item("input_height", self.input_size.0)?;
+        d.set_item("input_width", self.input_size.1)?;
+        d.set_item("labels", Expression::ALL.map(Expression::name).to_vec())?;
+        d.set_item("mean", self.mean.iter().map(|&v| f64::from(v)).collect::<Vec<_>>())?;
+        d.set_item("std", self.std.iter().map(|&v| f64::from(v)).collect::<Vec<_>>())?;
+        d.set_item("crop_scale", self.crop_scale)?;
+        d.set_item("crop_shift_y", self.crop_shift_y)?;
+        d.set_item("batch_size", self.batch_size)?;
+        d.set_item("flip_average", self.flip_average)?;
+        d.set_item("library_version", emotion_core::VERSION)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ModelInfo(version={:?}, input_color={:?}, input_size={:?}, training_data={:?})",
+            self.version, self.input_color, self.input_size, self.training_data
+        )
+    }
+}
+
+/// Decodes an image file with the library's decoder (the one the command line and C's
+/// emotion_image_load use): PNG, JPEG, BMP, GIF, TIFF, WebP; EXIF orientation applied; 8-bit
+/// RGB. Results of analyze() on it equal the command line's, bit for bit.
+///
+/// Args:
+///     path: the image file.
+///     allow_partial: accept a truncated or damaged file: the part that decodes is returned
+///         (the rest black, or grey for JPEG) and an emotion.PartialImageWarning is issued.
+///         Default False: such files raise ImageError.
+///
+/// Returns:
+///     numpy.ndarray, uint8, shape (height, width, 3), RGB.
+///
+/// Raises:
+///     FileNotFoundError, PermissionError, OSError: the file cannot be read.
+///     ImageError: not an image in a supported format, truncated or damaged (unless
+///         allow_partial), or more than 100 million pixels.
+#[pyfunction]
+#[pyo3(signature = (path, *, allow_partial=false))]
+fn load_image<'py>(py: Python<'py>, path: PathBuf, allow_partial: bool) -> PyResult<Bound<'py, PyAny>> {
+    let options = LoadOptions::default().allow_partial(allow_partial);
+    let loaded = py.detach(|| emotion_core::load_image(&path, &options)).map_err(|e| match e {
+        Error::Io { source, .. } => PyErr::from(std::io::Error::new(source.kind(), format!("{}: {source}", path.display()))),
+        e => to_py_err(py, e),
+    })?;
+    if loaded.partial {
+        let warning = py.import("emotion._errors")?.getattr("PartialImageWarning")?;
+        let message = format!(
+            "{}: image data is incomplete or damaged ({}); returning the part that decoded",
+            path.display(),
+            loaded.decode_error.as_deref().unwrap_or("decoding stopped early")
+        );
+        PyErr::warn(py, &warning, &std::ffi::CString::new(message.replace('\0', ""))?, 1)?;
+    }
+    let (w, h) = loaded.image.dimensions();
+    let array = numpy::ndarray::Array3::from_shape_vec((h as usize, w as usize, 3), loaded.image.into_raw())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py).into_any())
+}
+
+/// Draws faces into a copy of an image: each face's box, its expression label with the
+/// probability, and a small valence (x) / arousal (y, up) plane with a dot at its values (the
+/// drawing of the command line's --annotate and C's emotion_draw).
+///
+/// Args:
+///     image: as for Analyzer.analyze (numpy array or PIL image).
+///     faces: Face objects (from analyze or classify).
+///     color: "rgb" (default) or "bgr" for 3/4-channel arrays in OpenCV order.
+///
+/// Returns:
+///     numpy.ndarray, uint8: a new array of shape (H, W, 3), (H, W, 4) or (H, W) (the image's
+///     channels; PIL images as RGB, RGBA or L), in the image's channel order.
+#[pyfunction]
+#[pyo3(signature = (image, faces, *, color="rgb"))]
+fn draw<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+    faces: Vec<PyRef<'py, Face>>,
+    color: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let faces: Vec<CoreFace> = faces.iter().map(|f| f.to_core()).collect();
+    with_image(image, color, |view| {
+        let (w, h, format) = (view.width(), view.height(), view.format());
+        let bpp = format.bytes_per_pixel();
+        let row = w as usize * bpp;
+        let mut pixels = view.to_packed();
+        emotion_core::draw::draw_faces(&mut pixels, w, h, row, format, &faces).map_err(|e| to_py_err(py, e))?;
+        let array = if bpp == 1 {
+            numpy::ndarray::Array2::from_shape_vec((h as usize, w as usize), pixels)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?
+                .into_pyarray(py)
+                .into_any()
+        } else {
+            numpy::ndarray::Array3::from_shape_vec((h as usize, w as usize, bpp), pixels)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?
+                .into_pyarray(py)
+                .into_any()
+        };
+        Ok(array)
+    })
+}
+
 #[pymodule]
 fn _emotion(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -598,5 +872,8 @@ fn _emotion(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BBox>()?;
     m.add_class::<Detection>()?;
     m.add_class::<Face>()?;
+    m.add_class::<ModelInfo>()?;
+    m.add_function(wrap_pyfunction!(load_image, m)?)?;
+    m.add_function(wrap_pyfunction!(draw, m)?)?;
     Ok(())
 }

@@ -109,13 +109,16 @@ def test_corrupt_model_file(tmp_path):
     "options, message",
     [
         ({"min_face_size": 5}, "min_face_size = 5: must be in [10, 10000]"),
-        ({"min_face_size": -40}, "min_face_size = -40: must be a positive integer"),
+        ({"min_face_size": -40}, "min_face_size = -40: must be >= 0"),
         ({"max_face_size": 20}, "max_face_size = 20: must be >= min_face_size"),
         ({"score_threshold": 0.0}, "score_threshold = 0: must be finite and > 0"),
         ({"score_threshold": float("nan")}, "score_threshold = NaN"),
         ({"pyramid_scale_factor": 1.5}, "pyramid_scale_factor = 1.5"),
         ({"window_step": 0}, "window_step = 0: must be in [1, 64]"),
-        ({"threads": 0}, "threads = 0: must be in [1, 256]"),
+        ({"threads": 257}, "threads = 257: must be in [0, 256] (0 = all cores)"),
+        ({"max_faces": -1}, "max_faces = -1: must be >= 0"),
+        ({"crop_scale": 20.0}, "crop_scale = 20: must be in [0.1, 10]"),
+        ({"input_color": "blue"}, "input_color = blue"),
     ],
 )
 def test_invalid_option(options, message):

@@ -51,7 +51,7 @@ def test_detect_matches_analyze(analyzer, astronaut):
     faces = analyzer.analyze(astronaut)
     detections = analyzer.detect(astronaut)
     assert [d.bbox for d in detections] == [f.bbox for f in faces]
-    assert [d.score for d in detections] == [f.detection_score for f in faces]
+    assert [d.detection_score for d in detections] == [f.detection_score for f in faces]
 
 
 def test_classify_given_boxes(analyzer, astronaut):
@@ -131,5 +131,5 @@ def test_bbox_object():
 def test_detection_object(analyzer, astronaut):
     (d,) = analyzer.detect(astronaut)
     assert isinstance(d, emotion.Detection)
-    assert d.to_dict() == {"bbox": d.bbox.to_dict(), "score": d.score}
+    assert d.to_dict() == {"bbox": d.bbox.to_dict(), "detection_score": d.detection_score}
     assert repr(d).startswith("Detection(bbox=BBox(")

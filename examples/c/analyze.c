@@ -86,7 +86,8 @@ int main(int argc, char **argv) {
 
     double t0 = now_ms();
     emotion_image image;
-    status = emotion_image_load(path, &image);
+    int partial = 0; /* stays 0: without EMOTION_LOAD_ALLOW_PARTIAL damaged files are errors */
+    status = emotion_image_load_with_options(path, 0, &image, &partial);
     if (status != EMOTION_OK) {
         fprintf(stderr, "analyze: %s: %s\n", emotion_status_name(status), emotion_last_error_message());
         emotion_analyzer_free(analyzer);
@@ -110,11 +111,19 @@ int main(int argc, char **argv) {
     }
     double t2 = now_ms();
 
+    emotion_model_info info;
+    if (status == EMOTION_OK) {
+        status = emotion_analyzer_model_info(analyzer, &info);
+    }
+
     int exit_code = 0;
     if (status == EMOTION_OK) {
         printf("{\"file\":");
         print_json_string(path);
-        printf(",\"width\":%u,\"height\":%u,\"faces\":[", (unsigned)image.width, (unsigned)image.height);
+        printf(",\"width\":%u,\"height\":%u,\"partial\":%s,\"model_version\":", (unsigned)image.width,
+               (unsigned)image.height, partial ? "true" : "false");
+        print_json_string(info.version);
+        printf(",\"faces\":[");
         for (size_t i = 0; i < count; i++) {
             if (i) putchar(',');
             print_face(&faces[i]);

@@ -210,7 +210,7 @@ static void test_real_image(const emotion_analyzer *a, const char *path) {
     CHECK_STATUS(emotion_detect(a, img.pixels, img.width, img.height, img.stride, img.format, dets,
                                 needed, &count),
                  EMOTION_OK);
-    CHECK(count == needed && dets[0].bbox.x == faces[0].bbox.x && dets[0].score == faces[0].detection_score);
+    CHECK(count == needed && dets[0].bbox.x == faces[0].bbox.x && dets[0].detection_score == faces[0].detection_score);
 
     /* Same picture as BGR with 13 bytes of padding per row: same faces. */
     size_t stride = img.stride + 13;
@@ -255,6 +255,50 @@ static void test_real_image(const emotion_analyzer *a, const char *path) {
     emotion_image_free(&img); /* second free of the same struct: harmless */
 }
 
+/* Model information, max_faces / flip_average options and drawing on the image with a face. */
+static void test_info_options_and_draw(const char *path) {
+    emotion_options o = emotion_options_default();
+    o.max_faces = 1;
+    o.flip_average = 1;
+    o.threads = 0; /* 0 = all cores, as everywhere */
+    emotion_analyzer *a = NULL;
+    CHECK_STATUS(emotion_analyzer_new(&o, &a), EMOTION_OK);
+    if (a == NULL) return;
+    emotion_model_info info;
+    CHECK_STATUS(emotion_analyzer_model_info(a, &info), EMOTION_OK);
+    CHECK(strlen(info.version) > 0 && info.input_height == 64 && info.input_width == 64);
+    CHECK(info.input_channels == 1 && info.input_color == EMOTION_INPUT_COLOR_GRAY && info.flip_average == 1);
+    CHECK_STATUS(emotion_analyzer_model_info(NULL, &info), EMOTION_ERROR_NULL_POINTER);
+
+    emotion_image img;
+    int partial = -1;
+    CHECK_STATUS(emotion_image_load_with_options(path, EMOTION_LOAD_ALLOW_PARTIAL, &img, &partial), EMOTION_OK);
+    CHECK(partial == 0);
+    emotion_face faces[2];
+    size_t count = 0;
+    CHECK_STATUS(emotion_analyze(a, img.pixels, img.width, img.height, img.stride, img.format, faces, 2, &count),
+                 EMOTION_OK);
+    CHECK(count == 1);
+    /* Whole-image classification is emotion_classify with the full-image box. */
+    emotion_bbox whole = {0.0f, 0.0f, (float)img.width, (float)img.height};
+    emotion_face one;
+    CHECK_STATUS(emotion_classify(a, img.pixels, img.width, img.height, img.stride, img.format, &whole, 1, &one, 1,
+                                  &count),
+                 EMOTION_OK);
+    CHECK(count == 1 && isnan(one.detection_score) && one.bbox.width == (float)img.width);
+
+    uint8_t before = img.pixels[0];
+    CHECK_STATUS(emotion_draw(img.pixels, img.width, img.height, img.stride, img.format, faces, 1), EMOTION_OK);
+    CHECK(img.pixels[0] == before); /* the corner is far from the face */
+    faces[0].expression = 99;
+    CHECK_STATUS(emotion_draw(img.pixels, img.width, img.height, img.stride, img.format, faces, 1),
+                 EMOTION_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(emotion_draw(img.pixels, img.width, img.height, img.stride, img.format, NULL, 1),
+                 EMOTION_ERROR_NULL_POINTER);
+    emotion_image_free(&img);
+    emotion_analyzer_free(a);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s IMAGE_WITH_A_FACE NOT_AN_IMAGE\n", argv[0]);
@@ -263,6 +307,7 @@ int main(int argc, char **argv) {
     test_names_and_version();
     test_create(argv[2]);
     test_image_load(argv[2]);
+    test_info_options_and_draw(argv[1]);
 
     emotion_analyzer *a = NULL;
     CHECK_STATUS(emotion_analyzer_new(NULL, &a), EMOTION_OK);

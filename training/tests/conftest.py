@@ -19,7 +19,10 @@ def pytest_configure(config):
 def shared():
     """FER+ data from ../shared; skipped (visibly) where it is absent, e.g. a stranger's clone."""
     if not (config.FERPLUS_TRAIN / "label.csv").exists():
-        pytest.skip(f"FER+ data not found at {config.FERPLUS_TRAIN} (set EMOTION_SHARED)")
+        reason = f"FER+ data not found at {config.FERPLUS_TRAIN} (set EMOTION_SHARED)"
+        if os.environ.get("EMOTION_REQUIRE_SHARED") == "1":   # CI: never skip
+            pytest.fail(f"{reason} and EMOTION_REQUIRE_SHARED=1")
+        pytest.skip(reason)
     return config.SHARED
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from training import config
 
-ASTRONAUT = config.SHARED / "photos" / "misc" / "astronaut.png"
+ASTRONAUT = config.REPO_ROOT / "examples" / "data" / "astronaut.png"   # in the repository
 
 
 def _analyze(model_path):

@@ -1,19 +1,21 @@
 """Facial emotion recognition: find the faces in an image and, for each, the probabilities of 8
 expressions (AffectNet order, :data:`EXPRESSIONS`) plus valence and arousal in [-1, 1].
 
-    >>> import emotion, numpy as np
-    >>> from PIL import Image
+    >>> import emotion
     >>> analyzer = emotion.Analyzer()                 # bundled detector and model
-    >>> for face in analyzer.analyze(np.asarray(Image.open("photo.jpg").convert("RGB"))):
+    >>> image = emotion.load_image("photo.jpg")       # HxWx3 uint8 RGB, EXIF orientation applied
+    >>> for face in analyzer.analyze(image):
     ...     print(face.bbox, face.expression, face.probabilities["happy"], face.valence, face.arousal)
 
 Images are numpy ``uint8`` arrays, **RGB by default** (HxWx3; HxWx4 RGBA; HxW gray), or PIL
 images. Pass ``color="bgr"`` for OpenCV frames (``cv2.imread``, ``VideoCapture.read``).
+:func:`load_image` decodes files as the command line does (same pixels, same results);
+:func:`draw` draws faces into a copy of an image.
 
 An :class:`Analyzer` is thread-safe and releases the GIL while it works.
 """
 
-from ._emotion import EXPRESSIONS, Analyzer, BBox, Detection, Face, __version__
+from ._emotion import EXPRESSIONS, Analyzer, BBox, Detection, Face, ModelInfo, __version__, draw, load_image
 from ._errors import (
     DetectorError,
     EmotionError,
@@ -22,6 +24,7 @@ from ._errors import (
     InvalidBoxError,
     InvalidOptionError,
     ModelError,
+    PartialImageWarning,
 )
 
 __all__ = [
@@ -30,7 +33,11 @@ __all__ = [
     "BBox",
     "Detection",
     "Face",
+    "ModelInfo",
     "__version__",
+    "load_image",
+    "draw",
+    "PartialImageWarning",
     "EmotionError",
     "ImageError",
     "InvalidOptionError",

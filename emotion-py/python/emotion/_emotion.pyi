@@ -7,7 +7,7 @@ from typing import Literal, Protocol, Union, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["__version__", "EXPRESSIONS", "Analyzer", "BBox", "Detection", "Face"]
+__all__ = ["__version__", "EXPRESSIONS", "Analyzer", "BBox", "Detection", "Face", "ModelInfo", "load_image", "draw"]
 
 __version__: str
 """The library version, ``MAJOR.MINOR.PATCH``."""
@@ -71,11 +71,12 @@ class Detection:
     def bbox(self) -> BBox:
         """The face box (pixels), clamped to the image."""
     @property
-    def score(self) -> float:
+    def detection_score(self) -> float:
         """Detector confidence: the SeetaFace cascade score, unbounded above (faces typically
-        score 5-40); only faces above the Analyzer's ``score_threshold`` are returned."""
+        score 5-40); only faces above the Analyzer's ``score_threshold`` are returned. The same
+        name as :attr:`Face.detection_score`."""
     def to_dict(self) -> dict[str, object]:
-        """``{"bbox": {"x", "y", "width", "height"}, "score": float}``."""
+        """``{"bbox": {"x", "y", "width", "height"}, "detection_score": float}``."""
 
 @final
 class Face:
@@ -86,8 +87,9 @@ class Face:
         """The face box (pixels), clamped to the image."""
     @property
     def detection_score(self) -> float | None:
-        """The detector's score (see :attr:`Detection.score`); ``None`` for boxes passed to
-        :meth:`Analyzer.classify` that are not :class:`Detection` objects."""
+        """The detector's score (see :attr:`Detection.detection_score`); ``None`` for boxes
+        passed to :meth:`Analyzer.classify` that are not :class:`Detection` objects (C reports
+        NaN there)."""
     @property
     def expression(self) -> str:
         """The most probable expression, one of :data:`EXPRESSIONS`."""
@@ -95,6 +97,13 @@ class Face:
     def probabilities(self) -> dict[str, float]:
         """Expression name -> probability in [0, 1], in :data:`EXPRESSIONS` order, summing to 1.
         A new dict on each access."""
+    @property
+    def probability_vector(self) -> npt.NDArray[np.float32]:
+        """The 8 probabilities as a float32 array of shape ``(8,)`` in :data:`EXPRESSIONS`
+        order. A new array on each access."""
+    def top(self, k: int = 1) -> list[tuple[str, float]]:
+        """The ``k`` (1-8) most probable expressions as ``(name, probability)``, most probable
+        first (ties in :data:`EXPRESSIONS` order)."""
     @property
     def valence(self) -> float:
         """Valence in [-1, 1], negative to positive. The bundled model learnt it from AffectNet
@@ -123,15 +132,26 @@ class Analyzer:
             bundled model.
         min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
             (80 runs ~4x faster than 40).
-        max_face_size: largest face side to look for, pixels (>= min_face_size); ``None``: up to
-            the image's short side.
+        max_face_size: largest face side to look for, pixels (>= min_face_size); ``None`` or 0:
+            up to the image's short side.
+        max_faces: report at most this many faces per image: the largest, ties by detection
+            score, in detector order; ``None`` or 0: all.
         score_threshold: minimum detection score, > 0. Higher gives fewer false positives and
             misses more faces.
         pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
             faster and misses more faces.
         window_step: detector sliding-window step, pixels, in [1, 64].
-        threads: most threads one call uses to run the model over several faces, in [1, 256];
-            ``None``: the number of CPU cores.
+        threads: most threads one call uses to run the model over several faces, in [0, 256];
+            ``None`` or 0: the number of CPU cores.
+        flip_average: classify each face with its mirror image and average the predictions
+            (twice the model time; a face and its mirror image then agree).
+        input_color, input_size, mean, std, crop_scale, crop_shift_y, batch_size: model
+            overrides for models without (or with wrong) metadata (``"gray"``/``"rgb"``;
+            ``(height, width)`` in [8, 1024]; 1 or 3 per-channel values; crop scale [0.1, 10];
+            crop shift [-1, 1]; batch size [0, 64], 0 = 1). ``None``: the model's value.
+
+    Counts and limits follow one rule in every front door (Python, Rust, C, command line):
+    0 or ``None`` means "not set" (all cores, all faces, no limit, batch 1).
 
     Raises:
         InvalidOptionError: an option out of range.
@@ -148,8 +168,24 @@ class Analyzer:
         score_threshold: float = 2.0,
         pyramid_scale_factor: float = 0.8,
         window_step: int = 4,
+        max_faces: int | None = None,
         threads: int | None = None,
+        flip_average: bool = False,
+        input_color: Literal["gray", "rgb"] | None = None,
+        input_size: tuple[int, int] | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        crop_scale: float | None = None,
+        crop_shift_y: float | None = None,
+        batch_size: int | None = None,
     ) -> Analyzer: ...
+    @property
+    def model_info(self) -> ModelInfo:
+        """The model's information and the preprocessing in force."""
+    def classify_image(self, image: _ImageInput, *, color: _Color = "rgb") -> Face:
+        """Classifies the whole image as one face, without detection (for tight face crops the
+        detector cannot find): ``classify(image, [(0, 0, width, height)])[0]``. Arguments and
+        errors as :meth:`analyze`."""
     def analyze(self, image: _ImageInput, *, color: _Color = "rgb") -> list[Face]:
         """Detects the faces in ``image`` and classifies each.
 
@@ -182,3 +218,70 @@ class Analyzer:
             InvalidBoxError: a box with a non-finite value, width or height <= 0, or entirely
                 outside the image.
         """
+
+@final
+class ModelInfo:
+    """The emotion model's information (:attr:`Analyzer.model_info`): the fields of the command
+    line's ``--model-info`` JSON and C's ``emotion_model_info``."""
+
+    @property
+    def version(self) -> str:
+        """The model's ``emotion.version`` (``""`` when absent)."""
+    @property
+    def training_data(self) -> str:
+        """What the model learnt from (``""`` when absent)."""
+    @property
+    def description(self) -> str:
+        """Free-text description (``""`` when absent)."""
+    @property
+    def input_color(self) -> Literal["gray", "rgb"]:
+        """``"gray"`` (1 channel, BT.601 luma) or ``"rgb"``."""
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """``(height, width)`` of the model input, pixels."""
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The expression labels in output order: :data:`EXPRESSIONS`."""
+    @property
+    def mean(self) -> list[float]:
+        """Per-channel mean subtracted from pixel / 255."""
+    @property
+    def std(self) -> list[float]:
+        """Per-channel divisor applied after the mean."""
+    @property
+    def crop_scale(self) -> float:
+        """Crop side as a multiple of the face box's longer side."""
+    @property
+    def crop_shift_y(self) -> float:
+        """Crop centre shift down, as a fraction of the box height."""
+    @property
+    def batch_size(self) -> int:
+        """Batch size of the optimized inference plan."""
+    @property
+    def flip_average(self) -> bool:
+        """Whether flip averaging is on."""
+    def to_dict(self) -> dict[str, object]:
+        """The command line's ``--model-info`` JSON: the fields above with ``input_height`` and
+        ``input_width`` for ``input_size``, ``labels`` as a list, and ``library_version``."""
+
+def load_image(path: str | os.PathLike[str], *, allow_partial: bool = False) -> npt.NDArray[np.uint8]:
+    """Decodes an image file with the library's decoder (as the command line and C do): PNG,
+    JPEG, BMP, GIF, TIFF, WebP; EXIF orientation applied. Returns a ``(height, width, 3)`` uint8
+    RGB array; :meth:`Analyzer.analyze` on it equals the command line's results bit for bit.
+
+    Args:
+        path: the image file.
+        allow_partial: accept a truncated or damaged file, returning the part that decoded (the
+            rest black, or grey for JPEG) with a :class:`~emotion.PartialImageWarning`. Default:
+            such files raise :class:`~emotion.ImageError`.
+
+    Raises:
+        OSError: the file cannot be read (FileNotFoundError, PermissionError, ...).
+        ImageError: not a supported image, truncated or damaged, or over 100 megapixels.
+    """
+
+def draw(image: _ImageInput, faces: Sequence[Face], *, color: _Color = "rgb") -> npt.NDArray[np.uint8]:
+    """A copy of ``image`` with each face's box, expression label and valence (x) / arousal (y)
+    marker drawn, as the command line's ``--annotate`` and C's ``emotion_draw`` draw them.
+    Returns an array of the image's shape, ``(H, W, 3)``, ``(H, W, 4)`` or ``(H, W)`` (PIL
+    images as RGB, RGBA or L), in its channel order (``color="bgr"`` for OpenCV frames)."""

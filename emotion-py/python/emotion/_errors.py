@@ -47,7 +47,23 @@ class InferenceError(EmotionError):
     """Running the model or the detector failed (a library bug: please report it)."""
 
 
+class PartialImageWarning(UserWarning):
+    """Issued by :func:`~emotion.load_image` with ``allow_partial=True`` when the file was
+    truncated or damaged and only part of it decoded. Turn it into an error with
+    ``warnings.simplefilter("error", emotion.PartialImageWarning)``, or record it with
+    ``warnings.catch_warnings(record=True)``."""
+
+
 # Shown in tracebacks as `emotion.ImageError: ...`, where users import them from.
-for _cls in (EmotionError, ImageError, InvalidOptionError, InvalidBoxError, ModelError, DetectorError, InferenceError):
+for _cls in (
+    EmotionError,
+    ImageError,
+    InvalidOptionError,
+    InvalidBoxError,
+    ModelError,
+    DetectorError,
+    InferenceError,
+    PartialImageWarning,
+):
     _cls.__module__ = "emotion"
 del _cls

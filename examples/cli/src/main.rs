@@ -1,72 +1,43 @@
 //! `emotion`: faces, expressions, valence and arousal for image files and folders.
 //!
 //! One JSON object per image on stdout; progress on stderr; `--annotate DIR` writes each image
-//! with its faces drawn. Unreadable files are reported and skipped; the exit code is 1 if any
-//! file failed, 2 for bad arguments or models.
+//! with its faces drawn. Unreadable or damaged files are reported and skipped; the exit code is
+//! 1 if any file failed, 2 for bad arguments or models. Flags: `options.rs`; JSON: `report.rs`;
+//! parallel files: `jobs.rs`.
 
 mod annotate;
+mod jobs;
+mod options;
 mod report;
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use emotion_core::{Analyzer, DetectorOptions, Face, ImageView};
+use emotion_core::{Analyzer, BBox, ImageView, LoadOptions};
+
+use options::Args;
 
 /// File name extensions treated as images when walking folders.
 const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp"];
 
-#[derive(Parser, Debug)]
-#[command(name = "emotion", version, about = "Facial expression, valence and arousal for every face in images")]
-struct Args {
-    /// Image files or folders (searched recursively for .jpg, .png, .bmp, .gif, .tiff, .webp).
-    #[arg(required = true)]
-    inputs: Vec<PathBuf>,
-    /// ONNX emotion model meeting the model contract (default: the bundled model).
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// Smallest face side to find, pixels [10, 10000].
-    #[arg(long, default_value_t = DetectorOptions::default().min_face_size)]
-    min_face_size: u32,
-    /// Largest face side to look for, pixels.
-    #[arg(long)]
-    max_face_size: Option<u32>,
-    /// Minimum detection score (> 0).
-    #[arg(long, default_value_t = DetectorOptions::default().score_threshold)]
-    score_threshold: f32,
-    /// Image pyramid ratio [0.01, 0.99].
-    #[arg(long, default_value_t = DetectorOptions::default().pyramid_scale_factor)]
-    pyramid_scale_factor: f32,
-    /// Detector window step, pixels [1, 64].
-    #[arg(long, default_value_t = DetectorOptions::default().window_step)]
-    window_step: u32,
-    /// Write each image with boxes, labels and a valence/arousal marker into this folder (PNG).
-    #[arg(long, value_name = "DIR")]
-    annotate: Option<PathBuf>,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut builder = Analyzer::builder().detector_options(
-        DetectorOptions::default()
-            .with_min_face_size(args.min_face_size)
-            .with_max_face_size(args.max_face_size)
-            .with_score_threshold(args.score_threshold)
-            .with_pyramid_scale_factor(args.pyramid_scale_factor)
-            .with_window_step(args.window_step),
-    );
-    if let Some(m) = &args.model {
-        builder = builder.model_path(m);
-    }
-    let analyzer = match builder.build() {
+    let jobs = jobs::resolve(args.jobs);
+    let analyzer = match args.build_analyzer(jobs) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("emotion: {e}");
             return ExitCode::from(2);
         }
     };
+    if args.model_info {
+        println!("{}", report::model_info_json(&analyzer));
+        return ExitCode::SUCCESS;
+    }
     if let Some(dir) = &args.annotate {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("emotion: cannot create {}: {e}", dir.display());
@@ -85,32 +56,39 @@ fn main() -> ExitCode {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut stdout = std::io::stdout().lock();
-    let mut annotated = annotate::Names::default();
-    for file in &files {
-        match process(&analyzer, file) {
-            Ok((json, img, faces)) => {
+    let mut names = annotate::Names::default();
+    let annotated: Vec<Option<PathBuf>> =
+        files.iter().map(|f| args.annotate.as_ref().map(|dir| dir.join(names.unique(f)))).collect();
+    let mut exit = None;
+    let load = args.load_options();
+    let work = |i: usize| process(&analyzer, &files[i], &load, args.whole_image, annotated[i].as_deref());
+    jobs::run_ordered(files.len(), jobs, work, || progress.inc(1), |i, outcome| {
+        match outcome {
+            Ok((json, annotate_result)) => {
                 if let Err(e) = writeln!(stdout, "{json}") {
                     // A closed pipe (`emotion dir/ | head`) ends the run quietly, like other tools.
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return ExitCode::SUCCESS;
-                    }
-                    eprintln!("emotion: cannot write to stdout: {e}");
-                    return ExitCode::from(1);
+                    exit = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        ExitCode::SUCCESS
+                    } else {
+                        eprintln!("emotion: cannot write to stdout: {e}");
+                        ExitCode::from(1)
+                    });
+                    return ControlFlow::Break(());
                 }
-                if let Some(dir) = &args.annotate {
-                    let out = dir.join(annotated.unique(file));
-                    if let Err(e) = annotate::write(&out, &img, &faces) {
-                        progress.suspend(|| eprintln!("emotion: {e}"));
-                        failed += 1;
-                    }
+                if let Err(e) = annotate_result {
+                    progress.suspend(|| eprintln!("emotion: {e}"));
+                    failed += 1;
                 }
             }
             Err(e) => {
-                progress.suspend(|| eprintln!("emotion: {}: {e}", file.display()));
+                progress.suspend(|| eprintln!("emotion: {}: {e}", files[i].display()));
                 failed += 1;
             }
         }
-        progress.inc(1);
+        ControlFlow::Continue(())
+    });
+    if let Some(code) = exit {
+        return code;
     }
     progress.finish_and_clear();
     if failed > 0 {
@@ -159,18 +137,35 @@ fn is_image_name(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Decodes and analyses one file: its JSON line, pixels and faces.
-fn process(analyzer: &Analyzer, file: &Path) -> emotion_core::Result<(String, image::RgbImage, Vec<Face>)> {
+/// Decodes and analyses one file: its JSON line, and the outcome of writing the annotated copy
+/// to `annotated` when asked. With `whole_image` the whole picture is classified as one face
+/// (no detection).
+fn process(
+    analyzer: &Analyzer,
+    file: &Path,
+    load: &LoadOptions,
+    whole_image: bool,
+    annotated: Option<&Path>,
+) -> emotion_core::Result<(String, Result<(), String>)> {
     let t0 = Instant::now();
-    let img = emotion_core::load_rgb(file)?;
+    let loaded = emotion_core::load_image(file, load)?;
+    let img = loaded.image;
     let view = ImageView::try_from(&img)?;
     let t1 = Instant::now();
-    let detections = analyzer.detect(&view)?;
-    let t2 = Instant::now();
-    let faces = analyzer.classify_detections(&view, &detections)?;
+    let (faces, t2) = if whole_image {
+        let whole = BBox::new(0.0, 0.0, img.width() as f32, img.height() as f32);
+        let t2 = Instant::now();
+        (analyzer.classify(&view, &[whole])?, t2)
+    } else {
+        let detections = analyzer.detect(&view)?;
+        let t2 = Instant::now();
+        (analyzer.classify_detections(&view, &detections)?, t2)
+    };
     let t3 = Instant::now();
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     let timings = report::Timings { decode_ms: ms(t0, t1), detect_ms: ms(t1, t2), classify_ms: ms(t2, t3), total_ms: ms(t0, t3) };
-    let json = report::image_json(file, img.width(), img.height(), &faces, &timings);
-    Ok((json, img, faces))
+    let image = report::ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
+    let json = report::image_json(file, &image, analyzer, &faces, &timings);
+    let annotate_result = annotated.map_or(Ok(()), |out| annotate::write(out, &img, &faces));
+    Ok((json, annotate_result))
 }

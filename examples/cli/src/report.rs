@@ -1,8 +1,8 @@
-//! The JSON line written for each image.
+//! The JSON written for each image, and for `--model-info`.
 
 use std::path::Path;
 
-use emotion_core::{Expression, Face};
+use emotion_core::{Analyzer, Expression, Face};
 use serde::Serialize;
 
 /// Wall time of each stage, milliseconds.
@@ -46,17 +46,27 @@ impl Serialize for Probabilities {
     }
 }
 
+/// What the JSON says about the decoded image itself.
+pub struct ImageMeta {
+    pub width: u32,
+    pub height: u32,
+    /// The file was truncated or damaged and decoded partially (`--allow-partial`).
+    pub partial: bool,
+}
+
 #[derive(Serialize)]
 struct ImageJson<'a> {
     file: &'a str,
     width: u32,
     height: u32,
+    partial: bool,
+    model_version: &'a str,
     faces: Vec<FaceJson>,
     timings: &'a Timings,
 }
 
 /// One compact JSON object (no newlines) describing `faces` found in `file`.
-pub fn image_json(file: &Path, width: u32, height: u32, faces: &[Face], timings: &Timings) -> String {
+pub fn image_json(file: &Path, image: &ImageMeta, analyzer: &Analyzer, faces: &[Face], timings: &Timings) -> String {
     let faces = faces
         .iter()
         .map(|f| FaceJson {
@@ -69,7 +79,57 @@ pub fn image_json(file: &Path, width: u32, height: u32, faces: &[Face], timings:
         })
         .collect();
     let file = file.to_string_lossy();
-    let json = ImageJson { file: &file, width, height, faces, timings };
+    let json = ImageJson {
+        file: &file,
+        width: image.width,
+        height: image.height,
+        partial: image.partial,
+        model_version: &analyzer.model().info().version,
+        faces,
+        timings,
+    };
     // Serializing plain structs of numbers and strings cannot fail.
+    serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+#[derive(Serialize)]
+struct ModelInfoJson<'a> {
+    version: &'a str,
+    training_data: &'a str,
+    description: &'a str,
+    input_color: &'static str,
+    input_height: usize,
+    input_width: usize,
+    labels: [&'static str; 8],
+    mean: &'a [f32],
+    std: &'a [f32],
+    crop_scale: f32,
+    crop_shift_y: f32,
+    batch_size: usize,
+    flip_average: bool,
+    library_version: &'static str,
+}
+
+/// `--model-info`: the model's metadata and the preprocessing in force, keys as Python's
+/// `Analyzer.model_info.to_dict()`.
+pub fn model_info_json(analyzer: &Analyzer) -> String {
+    let model = analyzer.model();
+    let (info, pre) = (model.info(), model.preprocessing());
+    let json = ModelInfoJson {
+        version: &info.version,
+        training_data: &info.training_data,
+        description: &info.description,
+        input_color: pre.color.name(),
+        input_height: pre.height,
+        input_width: pre.width,
+        labels: Expression::ALL.map(Expression::name),
+        mean: &pre.mean,
+        std: &pre.std,
+        crop_scale: pre.crop_scale,
+        crop_shift_y: pre.crop_shift_y,
+        batch_size: model.batch_size(),
+        flip_average: analyzer.flip_average(),
+        library_version: emotion_core::VERSION,
+    };
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -1,0 +1,186 @@
+//! Image files to 8-bit RGB pixels: the one decoder behind `load_rgb` (Rust),
+//! `emotion_image_load` (C), `emotion.load_image` (Python) and the command-line tool, so every
+//! front door sees the same pixels for the same file.
+//!
+//! Damaged files are refused by default. The `image` crate's JPEG decoder (zune-jpeg in lenient
+//! mode) fills whatever a truncated or corrupt file lacks with grey and reports success, so a
+//! photo cut at half its bytes would be analysed as half a photo. JPEG files are therefore
+//! decoded with zune-jpeg in strict mode (the same decoder and colour settings `image` uses, so
+//! intact files give the same pixels); the other formats' decoders already return an error when
+//! data ends early. [`LoadOptions::allow_partial`] accepts such files and marks the result.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat};
+
+use crate::error::{Error, Result};
+use crate::pixels::DEFAULT_MAX_PIXELS;
+
+/// How [`load_image`] treats a file. The default is strict: any decoding error, including data
+/// that ends early, is an [`Error::Decode`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Accept files whose pixel data is truncated or damaged after a readable header: the pixels
+    /// the decoder produced are kept, the rest are black (grey for JPEG), and
+    /// [`LoadedImage::partial`] is `true`. A file whose header cannot be read is still an error.
+    pub allow_partial: bool,
+}
+
+impl LoadOptions {
+    /// Sets [`LoadOptions::allow_partial`].
+    pub fn allow_partial(mut self, allow: bool) -> Self {
+        self.allow_partial = allow;
+        self
+    }
+}
+
+/// A decoded image file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedImage {
+    /// 8-bit RGB pixels, EXIF orientation applied (width and height are those after rotation).
+    pub image: image::RgbImage,
+    /// `true` when the data was incomplete or damaged and [`LoadOptions::allow_partial`] let it
+    /// through; never `true` with the default options.
+    pub partial: bool,
+    /// The decoder's complaint when `partial` is `true` (e.g. "Premature end of buffer").
+    pub decode_error: Option<String>,
+}
+
+/// Decodes an image file (PNG, JPEG, BMP, GIF, TIFF, WebP) to 8-bit RGB, applying its EXIF
+/// orientation, refusing damaged data: `load_image(path, &LoadOptions::default())`.
+///
+/// # Errors
+/// As [`load_image`].
+pub fn load_rgb(path: impl AsRef<Path>) -> Result<image::RgbImage> {
+    load_image(path, &LoadOptions::default()).map(|loaded| loaded.image)
+}
+
+/// Decodes an image file (PNG, JPEG, BMP, GIF (first frame), TIFF, WebP) to 8-bit RGB, applying
+/// its EXIF orientation. 16-bit images are scaled to 8 bits, gray and palette images expanded
+/// to RGB, alpha dropped.
+///
+/// The size the file declares is checked against [`DEFAULT_MAX_PIXELS`] before anything is
+/// decoded, and the decoder may allocate at most 8 bytes a pixel of that limit, so a small file
+/// declaring a huge image fails fast instead of exhausting memory.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read, [`Error::ImageTooLarge`] when it declares more
+/// than [`DEFAULT_MAX_PIXELS`] pixels, [`Error::Decode`] when it is not an image in a supported
+/// format or (unless `options.allow_partial`) its data is truncated or damaged.
+pub fn load_image(path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadedImage> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    decode_image(&bytes, options).map_err(|e| match e {
+        Error::Decode { message, .. } => Error::Decode { path: path.to_path_buf(), message },
+        other => other,
+    })
+}
+
+/// As [`load_image`], from the bytes of an image file in memory ([`Error::Decode`] then carries
+/// an empty path).
+///
+/// # Errors
+/// As [`load_image`], without [`Error::Io`].
+pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> {
+    let decode = |message: String| Error::Decode { path: Default::default(), message };
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| decode(e.to_string()))?;
+    let format = reader.format();
+    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > DEFAULT_MAX_PIXELS {
+        return Err(Error::ImageTooLarge { width, height, pixels, limit: DEFAULT_MAX_PIXELS });
+    }
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(DEFAULT_MAX_PIXELS * 8);
+    decoder.set_limits(limits).map_err(|e| decode(e.to_string()))?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+
+    let strict = if format == Some(ImageFormat::Jpeg) { jpeg_strict(bytes) } else { Ok(None) };
+    let (mut img, decode_error) = match strict {
+        Ok(Some(img)) => (img, None),
+        Err(e) if !options.allow_partial => return Err(decode(format!("damaged or truncated JPEG data: {e}"))),
+        strict => {
+            // Lenient decoding: keep what the decoder wrote before it failed.
+            let failure = Rc::new(RefCell::new(strict.err()));
+            let lenient = Lenient { inner: decoder, failure: Rc::clone(&failure), allow: options.allow_partial };
+            let img = DynamicImage::from_decoder(lenient).map_err(|e| decode(e.to_string()))?;
+            let failure = failure.borrow_mut().take();
+            (img, failure)
+        }
+    };
+    img.apply_orientation(orientation);
+    Ok(LoadedImage { image: img.into_rgb8(), partial: decode_error.is_some(), decode_error })
+}
+
+/// Decodes a JPEG with zune-jpeg in strict mode, with the output colour space `image` would
+/// choose (RGB, RGBA, luma, luma + alpha; CMYK and YCCK converted to RGB), so intact files give
+/// exactly the pixels of `DynamicImage::from_decoder`. `Err` carries the decoder's message.
+fn jpeg_strict(bytes: &[u8]) -> std::result::Result<Option<DynamicImage>, String> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let options = || DecoderOptions::default().set_strict_mode(true).set_max_width(usize::MAX).set_max_height(usize::MAX);
+    let mut headers = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options());
+    headers.decode_headers().map_err(|e| e.to_string())?;
+    let input = headers.input_colorspace().ok_or("no colour space in the header")?;
+    let output = match input {
+        ColorSpace::RGB | ColorSpace::RGBA | ColorSpace::Luma | ColorSpace::LumaA => input,
+        _ => ColorSpace::RGB,
+    };
+    let mut decoder =
+        zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options().jpeg_set_out_colorspace(output));
+    let pixels = decoder.decode().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions().ok_or("no dimensions in the header")?;
+    let (w, h) = (w as u32, h as u32);
+    let size = || "decoded size does not match the header".to_string();
+    Ok(Some(match output {
+        ColorSpace::RGBA => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, pixels).ok_or_else(size)?),
+        ColorSpace::Luma => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels).ok_or_else(size)?),
+        ColorSpace::LumaA => DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_raw(w, h, pixels).ok_or_else(size)?),
+        _ => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels).ok_or_else(size)?),
+    }))
+}
+
+/// A decoder that, when `allow` is set, turns a pixel-reading failure into success and records
+/// the message, leaving the buffer as far as the inner decoder filled it.
+struct Lenient<D> {
+    inner: D,
+    failure: Rc<RefCell<Option<String>>>,
+    allow: bool,
+}
+
+impl<D: ImageDecoder> ImageDecoder for Lenient<D> {
+    fn dimensions(&self) -> (u32, u32) {
+        self.inner.dimensions()
+    }
+
+    fn color_type(&self) -> image::ColorType {
+        self.inner.color_type()
+    }
+
+    fn original_color_type(&self) -> image::ExtendedColorType {
+        self.inner.original_color_type()
+    }
+
+    fn read_image(self, buf: &mut [u8]) -> image::ImageResult<()>
+    where
+        Self: Sized,
+    {
+        match self.inner.read_image(buf) {
+            Err(e) if self.allow => {
+                self.failure.borrow_mut().get_or_insert_with(|| e.to_string());
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn read_image_boxed(self: Box<Self>, buf: &mut [u8]) -> image::ImageResult<()> {
+        (*self).read_image(buf)
+    }
+}

@@ -1,0 +1,157 @@
+//! The `emotion` binary: the shared option table, damaged files, `--whole-image`, `--max-faces`,
+//! `--model-info`, `--annotate` drawing and the JSON's model version.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/astronaut.png");
+
+fn emotion(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emotion")).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The JSON lines of a successful run.
+fn lines(o: &Output) -> Vec<Value> {
+    assert!(o.status.success(), "{}", stderr(o));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("emotion-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn arg_value(v: &Value) -> String {
+    match v {
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(arg_value).collect();
+            // input_size is HxW; per-channel lists are comma-separated.
+            if items.len() == 2 && items.iter().all(|x| x.is_u64()) {
+                parts.join("x")
+            } else {
+                parts.join(",")
+            }
+        }
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn the_option_table() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/options.json");
+    let table: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for case in table["cases"].as_array().unwrap() {
+        let (option, value, valid) = (case["option"].as_str().unwrap(), &case["value"], case["valid"].as_bool().unwrap());
+        let flag = format!("--{}", option.replace('_', "-"));
+        let args = match value {
+            Value::Bool(true) => vec![flag.clone()],
+            Value::Bool(false) => vec![],
+            v => vec![format!("{flag}={}", arg_value(v))],
+        };
+        let mut all = vec!["--model-info"];
+        all.extend(args.iter().map(String::as_str));
+        let out = emotion(&all);
+        if valid {
+            assert!(out.status.success(), "{option} = {value}: {}", stderr(&out));
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{option} = {value} was accepted");
+            let e = stderr(&out);
+            assert!(e.contains(option) || e.contains(&flag), "{option} = {value}: {e}");
+        }
+    }
+}
+
+#[test]
+fn model_info_and_the_json_agree() {
+    let info = lines(&emotion(&["--model-info"])).remove(0);
+    let version = info["version"].as_str().unwrap();
+    assert!(!version.is_empty());
+    assert_eq!(info["labels"][7], "contempt");
+    assert_eq!(info["input_height"], 64);
+    assert_eq!(info["flip_average"], false);
+    assert_eq!(info["library_version"], env!("CARGO_PKG_VERSION"));
+    let with = lines(&emotion(&["--model-info", "--flip-average", "--crop-scale", "1.5"])).remove(0);
+    assert_eq!((with["flip_average"].as_bool(), with["crop_scale"].as_f64()), (Some(true), Some(1.5)));
+    let image = lines(&emotion(&[SAMPLE])).remove(0);
+    assert_eq!(image["model_version"], version);
+    assert_eq!(image["partial"], false);
+}
+
+#[test]
+fn damaged_files_are_skipped_with_exit_code_1_unless_partial_is_allowed() {
+    let dir = temp_dir("damaged");
+    let jpeg = dir.join("sample.jpg");
+    image::open(SAMPLE).unwrap().save(&jpeg).unwrap();
+    let bytes = std::fs::read(&jpeg).unwrap();
+    let cut = dir.join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (jpeg, cut) = (jpeg.to_str().unwrap(), cut.to_str().unwrap());
+
+    let out = emotion(&[cut, jpeg]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains(cut) && e.contains("truncated"), "{e}");
+    let good: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(good.len(), 1, "the intact file is still analysed");
+    assert_eq!(good[0]["file"], jpeg);
+
+    let partial = lines(&emotion(&["--allow-partial", cut])).remove(0);
+    assert_eq!(partial["partial"], true);
+    assert_eq!(partial["width"], 512);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn whole_image_classifies_a_tight_crop_that_detection_misses() {
+    let dir = temp_dir("whole");
+    let sample = image::open(SAMPLE).unwrap().into_rgb8();
+    let face = lines(&emotion(&[SAMPLE])).remove(0)["faces"][0]["bbox"].clone();
+    // The middle of the detector's box: eyes, nose and mouth filling the frame.
+    let (bw, bh) = (face["width"].as_f64().unwrap(), face["height"].as_f64().unwrap());
+    let (x, y) = ((face["x"].as_f64().unwrap() + 0.15 * bw) as u32, (face["y"].as_f64().unwrap() + 0.15 * bh) as u32);
+    let (w, h) = ((0.7 * bw) as u32, (0.7 * bh) as u32);
+    let crop = image::imageops::crop_imm(&sample, x, y, w, h).to_image();
+    let path = dir.join("crop.png");
+    crop.save(&path).unwrap();
+    let path = path.to_str().unwrap();
+    assert_eq!(lines(&emotion(&[path])).remove(0)["faces"].as_array().unwrap().len(), 0);
+    let whole = lines(&emotion(&["--whole-image", path])).remove(0);
+    let faces = whole["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 1);
+    assert_eq!(faces[0]["bbox"], serde_json::json!({"x": 0.0, "y": 0.0, "width": w as f64, "height": h as f64}));
+    assert_eq!(faces[0]["detection_score"], Value::Null);
+    // The same numbers as classify with the full-image box.
+    let core = emotion_core::Analyzer::new().unwrap();
+    let view = emotion_core::ImageView::try_from(&crop).unwrap();
+    let expected = core.classify(&view, &[emotion_core::BBox::new(0.0, 0.0, w as f32, h as f32)]).unwrap();
+    assert_eq!(faces[0]["valence"].as_f64().unwrap() as f32, expected[0].valence);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn max_faces_and_annotate_match_the_library() {
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/misc/multiface.jpg");
+    if !photo.exists() {
+        println!("SKIPPED: {} not found (test photos live in ../shared)", photo.display());
+        return;
+    }
+    let dir = temp_dir("annotate");
+    let photo_s = photo.to_str().unwrap();
+    let out = lines(&emotion(&["--max-faces", "2", "--annotate", dir.to_str().unwrap(), photo_s])).remove(0);
+    assert_eq!(out["faces"].as_array().unwrap().len(), 2);
+    let core = emotion_core::Analyzer::builder().max_faces(2).build().unwrap();
+    let mut img = emotion_core::load_rgb(&photo).unwrap();
+    let faces = core.analyze(&emotion_core::ImageView::try_from(&img).unwrap()).unwrap();
+    emotion_core::draw::draw_faces_rgb(&mut img, &faces);
+    let written = image::open(dir.join("multiface.annotated.png")).unwrap().into_rgb8();
+    assert!(written == img, "--annotate differs from emotion_core::draw");
+    std::fs::remove_dir_all(&dir).ok();
+}
