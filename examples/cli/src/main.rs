@@ -2,9 +2,10 @@
 //!
 //! One JSON object per image on stdout; progress on stderr; `--annotate DIR` writes each image
 //! with its faces drawn. Unreadable or damaged files are reported and skipped; the exit code is
-//! 1 if any file failed, 2 for bad arguments or models. Flags: `options.rs`; JSON: `report.rs`;
+//! 1 if any file failed, 2 for bad arguments or models. Flags: `options.rs` and `analyzer_args.rs`; JSON: `report.rs`;
 //! parallel files: `jobs.rs`.
 
+mod analyzer_args;
 mod annotate;
 mod jobs;
 mod options;
