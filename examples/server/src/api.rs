@@ -29,7 +29,7 @@ pub async fn analyze(
     query: Result<Query<AnalyzeOptions>, QueryRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let Query(options) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", e.body_text()))?;
+    let options = request_options(&state, query)?;
     // Refuse before reading the body: an overloaded server should not buffer megabytes first.
     let admission = state.engine.try_admit()?;
     let (name, bytes) = read_image(request).await?;
@@ -37,12 +37,28 @@ pub async fn analyze(
         return Err(ApiError::bad_image("the image is empty (0 bytes)"));
     }
     let analysis = state.engine.run(admission, move |e| e.analyze_bytes(&bytes, &options)).await??;
-    Ok(json_response(report_json(&name, &analysis)))
+    Ok(json_response(report_json(&state, &name, &analysis)))
+}
+
+/// The query's options, checked against the library's ranges (400 `invalid_option` naming the
+/// option otherwise).
+pub fn request_options(
+    state: &AppState,
+    query: Result<Query<AnalyzeOptions>, QueryRejection>,
+) -> Result<AnalyzeOptions, ApiError> {
+    let Query(options) = query.map_err(|e| {
+        // axum says "Failed to deserialize query string: max_faces: invalid digit found in string".
+        let text = e.body_text();
+        let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", format!("invalid option {detail}"))
+    })?;
+    state.engine.check(&options)?;
+    Ok(options)
 }
 
 /// The CLI's JSON object for one image; `name` goes in its `file` field.
-pub fn report_json(name: &str, a: &Analysis) -> String {
-    report::image_json(Path::new(name), a.width, a.height, &a.faces, &a.timings)
+pub fn report_json(state: &AppState, name: &str, a: &Analysis) -> String {
+    report::image_json(Path::new(name), &a.image, state.engine.analyzer(), &a.faces, &a.timings)
 }
 
 fn json_response(body: String) -> Response {
@@ -75,17 +91,18 @@ async fn read_image(request: Request) -> Result<(String, Bytes), ApiError> {
         ));
     }
     check_type(&content_type)?;
-    let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
-        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "invalid_request" };
-        ApiError::new(e.status(), code, e.body_text())
+    let bytes = Bytes::from_request(request, &()).await.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large(),
+        status => ApiError::new(status, "invalid_request", e.body_text()),
     })?;
     Ok((String::new(), bytes))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    let status = e.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "invalid_request" };
-    ApiError::new(status, code, e.body_text())
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large(),
+        status => ApiError::new(status, "invalid_request", e.body_text()),
+    }
 }
 
 /// The media type of a request, lower case, without parameters (`""` when absent).
@@ -110,37 +127,28 @@ fn check_type(media_type: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /v1/info`: versions, model metadata, expression names, detector defaults, limits.
+/// `GET /v1/info`: versions, the model's information (the CLI's `--model-info` object), the
+/// expression names, the default analysis settings and the limits.
 pub async fn info(State(state): State<Arc<AppState>>) -> Response {
-    let model = state.engine.analyzer().model();
-    let pre = model.preprocessing();
-    let det = state.engine.detector_options();
+    let analyzer = state.engine.analyzer();
+    let model: serde_json::Value = serde_json::from_str(&report::model_info_json(analyzer)).unwrap_or_default();
+    let s = state.engine.settings();
+    let det = &s.detector;
     let c = &state.config;
     let body = json!({
         "server": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
-        "library": {"name": "emotion-core", "version": emotion_core::VERSION},
-        "model": {
-            "version": model.info().version,
-            "training_data": model.info().training_data,
-            "description": model.info().description,
-            "input": {
-                "color": match pre.color {
-                    emotion_core::InputColor::Gray => "gray",
-                    emotion_core::InputColor::Rgb => "rgb",
-                    _ => "other",
-                },
-                "height": pre.height,
-                "width": pre.width,
-            },
-            "batch_size": model.batch_size(),
-        },
+        "library_version": emotion_core::VERSION,
+        "model": model,
         "expressions": Expression::ALL.iter().map(|e| e.name()).collect::<Vec<_>>(),
-        "detector": {
+        "defaults": {
             "min_face_size": det.min_face_size,
-            "max_face_size": det.max_face_size,
+            "max_face_size": det.max_face_size.unwrap_or(0),
+            "max_faces": s.max_faces,
             "score_threshold": det.score_threshold,
             "pyramid_scale_factor": det.pyramid_scale_factor,
             "window_step": det.window_step,
+            "flip_average": s.flip_average,
+            "threads": analyzer.threads(),
         },
         "limits": {
             "max_body_bytes": c.max_body,

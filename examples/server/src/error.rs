@@ -58,6 +58,15 @@ impl ApiError {
         )
     }
 
+    /// 413 `body_too_large`: the body (or its declared length) is over `--max-body`.
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is over the server's size limit (--max-body; limits.max_body_bytes in GET /v1/info)",
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
@@ -131,13 +140,12 @@ pub async fn json_errors(response: Response) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
-    let message = if text.is_empty() {
-        match status {
-            StatusCode::SERVICE_UNAVAILABLE => "the request was not answered in time; retry later".to_string(),
-            _ => status.canonical_reason().unwrap_or("error").to_string(),
-        }
-    } else {
-        text
+    let message = match status {
+        // tower-http's and axum's limits say only "length limit exceeded".
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large().message,
+        StatusCode::SERVICE_UNAVAILABLE if text.is_empty() => "the request was not answered in time; retry later".into(),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
+        _ => text,
     };
     let error = ApiError::new(status, code_for(status), message);
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -27,7 +27,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use engine::{AnalyzeOptions, Config, Engine};
+pub use engine::{AnalyzeOptions, Config, Engine, Settings};
 
 /// Everything the handlers share.
 pub struct AppState {

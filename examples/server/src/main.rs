@@ -6,8 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use emotion_core::DetectorOptions;
-use emotion_server::Config;
+use emotion_server::{Config, Settings};
+
+// The analyzer's flags are the CLI's, from its source: one definition, the same names and help.
+#[path = "../../cli/src/analyzer_args.rs"]
+mod analyzer_args;
+use analyzer_args::AnalyzerArgs;
 
 #[derive(Parser, Debug)]
 #[command(name = "emotion-server", version, about = "HTTP API and live webcam page for facial expression, valence and arousal")]
@@ -21,21 +25,6 @@ struct Args {
     /// ONNX emotion model meeting the model contract (default: the bundled model).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Smallest face side to find, pixels [10, 10000] (a request may ask for another).
-    #[arg(long, default_value_t = DetectorOptions::default().min_face_size)]
-    min_face_size: u32,
-    /// Largest face side to look for, pixels.
-    #[arg(long)]
-    max_face_size: Option<u32>,
-    /// Minimum detection score (> 0).
-    #[arg(long, default_value_t = DetectorOptions::default().score_threshold)]
-    score_threshold: f32,
-    /// Image pyramid ratio [0.01, 0.99].
-    #[arg(long, default_value_t = DetectorOptions::default().pyramid_scale_factor)]
-    pyramid_scale_factor: f32,
-    /// Detector window step, pixels [1, 64].
-    #[arg(long, default_value_t = DetectorOptions::default().window_step)]
-    window_step: u32,
     /// Largest request body or WebSocket frame, bytes (larger: 413).
     #[arg(long, default_value_t = Config::default().max_body)]
     max_body: usize,
@@ -48,6 +37,11 @@ struct Args {
     /// Longest time one request may take, seconds (then 503 `timeout`).
     #[arg(long, default_value_t = Config::default().timeout.as_secs_f64())]
     timeout: f64,
+
+    /// The CLI's analyzer flags; a request may change the detector settings, max_faces and
+    /// flip_average for itself (query parameters of the same names).
+    #[command(flatten)]
+    analyzer: AnalyzerArgs,
 }
 
 fn main() -> ExitCode {
@@ -56,14 +50,12 @@ fn main() -> ExitCode {
         eprintln!("emotion-server: --timeout must be > 0 seconds");
         return ExitCode::from(2);
     }
+    let a = &args.analyzer;
     let config = Config {
         model: args.model,
-        detector: DetectorOptions::default()
-            .with_min_face_size(args.min_face_size)
-            .with_max_face_size(args.max_face_size)
-            .with_score_threshold(args.score_threshold)
-            .with_pyramid_scale_factor(args.pyramid_scale_factor)
-            .with_window_step(args.window_step),
+        overrides: a.model_overrides(),
+        settings: Settings { detector: a.detector_options(), max_faces: a.max_faces, flip_average: a.flip_average },
+        threads: a.threads,
         max_body: args.max_body,
         max_concurrency: args.max_concurrency,
         workers: args.workers,

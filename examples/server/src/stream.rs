@@ -3,16 +3,17 @@
 //! the next, so a connection has at most one frame in flight. Replies are text messages: the
 //! CLI's JSON object for the frame plus `frame` (0-based count on this connection), or
 //! `{"error": {...}}` (the connection stays open; on `overloaded` the client should wait a little).
+//! A message over `--max-body` bytes ends the connection with close code 1009.
 
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::api::report_json;
+use crate::api::{report_json, request_options};
 use crate::engine::AnalyzeOptions;
 use crate::error::ApiError;
 use crate::AppState;
@@ -22,14 +23,28 @@ pub async fn upgrade(
     query: Result<Query<AnalyzeOptions>, QueryRejection>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let Query(options) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", e.body_text()))?;
+    let options = request_options(&state, query)?;
     let max = state.config.max_body;
     Ok(ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| session(socket, state, options)))
 }
 
 async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOptions) {
     let mut frame: u64 = 0;
-    while let Some(Ok(message)) = socket.recv().await {
+    while let Some(received) = socket.recv().await {
+        let message = match received {
+            Ok(m) => m,
+            Err(e) => {
+                // The WebSocket layer refuses a message over the size limit before we see it and
+                // the connection cannot go on; say why in the close frame (1009 = too big).
+                let (code, reason) = if e.to_string().contains("too long") {
+                    (close_code::SIZE, format!("message over the {} byte limit (--max-body)", state.config.max_body))
+                } else {
+                    (close_code::PROTOCOL, "malformed WebSocket data".to_string())
+                };
+                let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                break;
+            }
+        };
         let reply = match message {
             Message::Binary(bytes) => {
                 let reply = analyze_frame(&state, bytes, &options, frame).await;
@@ -65,7 +80,7 @@ async fn analyze_frame(state: &Arc<AppState>, bytes: axum::body::Bytes, options:
     }
     .await;
     match result {
-        Ok(analysis) => with_frame(&report_json("", &analysis), frame),
+        Ok(analysis) => with_frame(&report_json(state, "", &analysis), frame),
         Err(e) => e.to_json(),
     }
 }
