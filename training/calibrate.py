@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config, data
+from . import config
 from .evaluate import classification_metrics, expected_calibration_error, library_crop
 
 
@@ -67,17 +67,19 @@ def search_offsets(probs, label, max_acc_drop=0.01, grid=np.linspace(-1.0, 2.5, 
     return b, {"macro_f1": f1_0, "accuracy": acc_0}, {"macro_f1": best[0], "accuracy": best[1]}
 
 
-def heldout_logits(model, run_info):
-    """Expression logits [N, 8] and majority labels [N] of the run's held-out split."""
-    import keras
-    args = run_info["args"]
+def run_splits(run_info):
+    """-> (train, held-out) Datasets of a run, rebuilt from its run.json exactly as train.py made
+    them (same loader, pack or folder, same split seed)."""
+    from . import train
     spec = config.BACKBONES[run_info["backbone"]]
-    full = data.load(args["data"], args["format"], size=args["store_size"], color=spec.color,
-                     limit=args["limit"])
-    if args["val_data"]:
-        held = data.load(args["val_data"], "auto", size=args["store_size"], color=spec.color)
-    else:
-        _, held = data.split(full, args["val_frac"], args["seed"])
+    return train.load_datasets(argparse.Namespace(**run_info["args"]), spec)
+
+
+def heldout_logits(model, run_info, held):
+    """Expression logits [N, 8] and majority labels [N] of the held-out split, through the
+    library's crop geometry."""
+    import keras
+    spec = config.BACKBONES[run_info["backbone"]]
     x = library_crop(held.images, spec, config.CROP_SCALE, config.CROP_SHIFT_Y)
     logit_model = keras.Model(model.inputs, model.get_layer("expression_logits").output)
     logits = np.asarray(logit_model.predict(x.transpose(0, 2, 3, 1), batch_size=256, verbose=0))
@@ -89,15 +91,11 @@ def calibrate(run, keras_file="last.keras", max_acc_drop=0.01, precise_bn=False,
     run = Path(run)
     info = json.loads((run / "run.json").read_text())
     model = keras.models.load_model(run / keras_file, compile=False)
+    train_ds, held = run_splits(info)
     if precise_bn:
         from . import train
-        args = info["args"]
-        spec = config.BACKBONES[info["backbone"]]
-        full = data.load(args["data"], args["format"], size=args["store_size"], color=spec.color,
-                         limit=args["limit"])
-        train_ds, _ = data.split(full, args["val_frac"], args["seed"])
-        train.precise_bn(model, train_ds, spec, args["seed"])
-    logits, label = heldout_logits(model, info)
+        train.precise_bn(model, train_ds, config.BACKBONES[info["backbone"]], info["args"]["seed"])
+    logits, label = heldout_logits(model, info, held)
     t = fit_temperature(logits, label)
     before, after = softmax(logits), softmax(logits / t)
     layer = model.get_layer("expression_logits")

@@ -64,6 +64,10 @@ BACKBONES = {
     # Plain 3x3-convolution ResNet at FER's native 48x48 gray (see model.resnet_features): the
     # default since model 0.2.0, chosen by the comparison in training/README.md.
     "resnet": BackboneSpec("resnet", 48, "gray", (0.5,), (0.5,)),
+    # Lighter ResNet for speed (one block fewer at 12 px, strided stem instead of the 24 px
+    # down conv) and a wide one as a distillation teacher (GPU): model.RESNETS.
+    "resnet_lite": BackboneSpec("resnet_lite", 48, "gray", (0.5,), (0.5,)),
+    "resnet_wide": BackboneSpec("resnet_wide", 48, "gray", (0.5,), (0.5,)),
     # VGG-style plain convolutions at 48x48 gray (see model.vgg_features).
     "vgg": BackboneSpec("vgg", 48, "gray", (0.5,), (0.5,)),
     # mini_XCEPTION (Arriaga et al. 2017): depthwise-separable, 64x64 gray scaled to [-1, 1]; the

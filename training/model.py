@@ -6,6 +6,8 @@ Export (export.py) puts the NCHW -> NHWC transpose in front.
 """
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import layers, regularizers
 
@@ -65,17 +67,28 @@ def _basic_block(x, filters, name, strides=1):
     return layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def resnet_features(x, widths=(32, 64, 128), blocks=(1, 2, 2)):
+def resnet_features(x, widths=(32, 64, 128), blocks=(1, 2, 2), down_conv=True):
     """Plain 3x3-convolution ResNet for 48x48 gray faces (basic blocks, He et al. 2016): a stem
-    conv (32 ch) at 48x48, a strided conv to 24x24, then stages of 1, 2, 2 basic blocks at 24, 12
-    and 6 px with 32, 64, 128 channels -> global average pool -> [N, 128]. About 0.6 M backbone
-    parameters and 45 M multiply-adds per face; no depthwise convolutions."""
-    x = _conv_bn_relu(x, widths[0], "stem")
-    x = _conv_bn_relu(x, widths[0], "down", strides=2)
+    conv at 48x48, a strided conv to 24x24 (or, with down_conv=False, a strided stem straight to
+    24x24), then stages of `blocks` basic blocks at 24, 12 and 6 px with `widths` channels ->
+    global average pool -> [N, widths[-1]]. The defaults ("resnet"): about 0.6 M backbone
+    parameters and 45 M multiply-adds per face; no depthwise convolutions (tract runs plain
+    3x3 convolutions well)."""
+    x = _conv_bn_relu(x, widths[0], "stem", strides=1 if down_conv else 2)
+    if down_conv:
+        x = _conv_bn_relu(x, widths[0], "down", strides=2)
     for i, (w, n) in enumerate(zip(widths, blocks)):
         for j in range(n):
             x = _basic_block(x, w, f"s{i}b{j}", strides=2 if i > 0 and j == 0 else 1)
     return layers.GlobalAveragePooling2D(name="backbone_pool")(x)
+
+
+# The ResNet family's members (see config.BACKBONES): name -> resnet_features arguments.
+RESNETS = {
+    "resnet": {},
+    "resnet_lite": {"blocks": (1, 1, 2), "down_conv": False},
+    "resnet_wide": {"widths": (64, 128, 256), "blocks": (2, 2, 2)},
+}
 
 
 def vgg_features(x, widths=(32, 64, 128, 256)):
@@ -138,8 +151,10 @@ def multitask_head(features, l2=config.L2_DENSE, dropout=0.1):
 def build_model(backbone=config.DEFAULT_BACKBONE):
     """-> keras.Model for `backbone` (a key of config.BACKBONES), randomly initialised."""
     spec = config.BACKBONES[backbone]
-    features = {"resnet": resnet_features, "vgg": vgg_features,
-                "mini_xception": mini_xception_features, "nasnetmobile": nasnetmobile_features}
+    features = {"vgg": vgg_features, "mini_xception": mini_xception_features,
+                "nasnetmobile": nasnetmobile_features}
+    features.update({name: functools.partial(resnet_features, **kw)
+                     for name, kw in RESNETS.items()})
     if backbone not in features:
         raise ValueError(f"unknown backbone {backbone!r}; known: {sorted(config.BACKBONES)}")
     inp = keras.Input((spec.size, spec.size, spec.channels), name="image")

@@ -6,10 +6,10 @@
 
 One loop of `train_on_batch` steps: AdamW with linear warm-up then cosine decay to a fixed end
 (`--epochs` x `--steps`), numpy augmentation (training/augment.py) whose every batch is a pure
-function of (seed, epoch, step). Every `--checkpoint-min` minutes and at each epoch end the whole
-state is written to OUT/checkpoint/ (model with optimizer state and step counter, dropout RNG
-states, the position in the run, best held-out score, history); `--resume` continues from there to
-the same end and gives the same weights as an uninterrupted run. `--stop-after-min` checkpoints
+function of (seed, epoch, step), made in this process or `--workers` processes ahead. Every
+`--checkpoint-min` minutes, on a stop and at the end the whole state is written to
+OUT/checkpoint/ (model with optimizer state and step counter, dropout RNG states, the position in
+the run, best held-out score, history); `--resume` continues from there to the same end and gives the same weights as an uninterrupted run. `--stop-after-min` checkpoints
 and exits cleanly (a run can span several sessions). Held-out evaluation after each epoch on
 `--val-frac` of the training folder (never on FER+ valid): OUT/best.keras keeps the best held-out
 accuracy, OUT/last.keras the final weights after precise BN (see `precise_bn`; the bundled model
@@ -66,6 +66,11 @@ def parse_args(argv=None):
                    help="checkpoint and exit after this many minutes (resume later)")
     p.add_argument("--stop-after-steps", type=int, default=None,
                    help="checkpoint and exit after this many steps of this process (tests)")
+    p.add_argument("--budget-min", type=float, default=None,
+                   help="fit the run to this many minutes: time a few steps first, then set "
+                        "--epochs to what fits (recorded in run.json; a GPU machine's lease)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="augment batches ahead in this many processes (0 = in this process)")
     p.add_argument("--seed", type=int, default=config.SEED)
     p.add_argument("--threads", type=int, default=0, help="TF intra-op threads (0 = all)")
     return p.parse_args(argv)
@@ -109,6 +114,79 @@ def load_datasets(args, spec):
         return full, data.load(args.val_data, "auto", size=args.store_size or
                                full.images.shape[1], color=spec.color)
     return data.split(full, args.val_frac, args.seed)
+
+
+def order_slice(n, bs, seed, epoch, step):
+    """The sample indices of batch `step` of `epoch` (an epoch's shuffled order, repeated when
+    --steps runs past one pass)."""
+    order = augment.epoch_order(n, seed, epoch)
+    order = np.concatenate([order] * (1 + (step + 1) * bs // n))
+    return order[step * bs:(step + 1) * bs]
+
+
+def run_plan(n, bs, steps, epochs, seed, epoch=0, step=0):
+    """(indices, epoch, step) of every remaining batch of the run, in order."""
+    for e in range(epoch, epochs):
+        for s in range(step if e == epoch else 0, steps):
+            yield order_slice(n, bs, seed, e, s), e, s
+
+
+def make_batch(images, idx, seed, epoch, step, spec):
+    """The augmented, normalised model input of one batch: a pure function of its arguments."""
+    return augment.to_model_input(
+        augment.augment(images[idx], augment.batch_rng(seed, epoch, step), spec.size), spec)
+
+
+_WORKER = {}
+
+
+def _worker_init(shm_name, shape, backbone):
+    from multiprocessing import shared_memory
+    shm = shared_memory.SharedMemory(name=shm_name)
+    _WORKER.update(shm=shm, images=np.ndarray(shape, np.uint8, buffer=shm.buf),
+                   spec=config.BACKBONES[backbone])
+
+
+def _worker_batch(idx, seed, epoch, step):
+    return make_batch(_WORKER["images"], idx, seed, epoch, step, _WORKER["spec"])
+
+
+class BatchSource:
+    """Batches in order, made in this process or `workers` spawned processes ahead of use (the
+    images shared, not copied); identical either way, since a batch depends only on its
+    position. `get(plan)` takes the next (idx, epoch, step) of the run's plan iterator."""
+
+    def __init__(self, images, spec, seed, workers=0):
+        self.images, self.spec, self.seed, self.workers = images, spec, seed, workers
+        self.pending = []
+        if workers:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+            from multiprocessing import shared_memory
+            self.shm = shared_memory.SharedMemory(create=True, size=images.nbytes)
+            np.ndarray(images.shape, np.uint8, buffer=self.shm.buf)[:] = images
+            self.pool = cf.ProcessPoolExecutor(
+                workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                initargs=(self.shm.name, images.shape, spec.name))
+
+    def get(self, plan):
+        if not self.workers:
+            idx, epoch, step = next(plan)
+            return make_batch(self.images, idx, self.seed, epoch, step, self.spec)
+        while len(self.pending) < 2 * self.workers:
+            item = next(plan, None)
+            if item is None:
+                break
+            self.pending.append(self.pool.submit(_worker_batch, item[0], self.seed, *item[1:]))
+        return self.pending.pop(0).result()
+
+    def close(self):
+        if self.workers:
+            for f in self.pending:
+                f.cancel()
+            self.pool.shutdown(cancel_futures=True)
+            self.shm.close()
+            self.shm.unlink()
 
 
 def targets(ds, idx):
@@ -205,6 +283,9 @@ def run(args) -> Path:
         f"loaded in {time.time() - t0:.0f}s")
 
     ckpt = out / "checkpoint"
+    if args.budget_min and not (args.resume and ckpt.exists()):
+        args.epochs = fit_epochs(args, spec, train_ds, val_ds, steps, sw_all, t0, log)
+        total = args.epochs * steps
     if args.resume and ckpt.exists():
         model, state = load_checkpoint(ckpt)
         if state["total_steps"] != total or state["args"]["backbone"] != args.backbone:
@@ -240,17 +321,14 @@ def run(args) -> Path:
     last_ckpt = time.time()
     done_here = 0
     stop = False
+    source = BatchSource(train_ds.images, spec, args.seed, args.workers)
+    plan = run_plan(len(train_ds), bs, steps, args.epochs, args.seed, state["epoch"], state["step"])
     while state["epoch"] < args.epochs and not stop:
         epoch, te = state["epoch"], time.time()
-        order = augment.epoch_order(len(train_ds), args.seed, epoch)
-        order = np.concatenate([order] * (1 + steps * bs // len(order)))   # --steps past one pass
         losses = []
         while state["step"] < steps:
-            step = state["step"]
-            idx = order[step * bs:(step + 1) * bs]
-            x = augment.to_model_input(
-                augment.augment(train_ds.images[idx], augment.batch_rng(args.seed, epoch, step),
-                                spec.size), spec)
+            x = source.get(plan)
+            idx = order_slice(len(train_ds), bs, args.seed, epoch, state["step"])
             sw = {"expression": sw_all[idx], "valence": np.ones(len(idx), np.float32),
                   "arousal": np.ones(len(idx), np.float32)}
             logs = model.train_on_batch(x, targets(train_ds, idx), sample_weight=sw,
@@ -278,8 +356,11 @@ def run(args) -> Path:
                 model.save(out / "best.keras")
             state["epoch"], state["step"] = epoch + 1, 0
             _write_history(out / "history.csv", state["history"])
-        save_checkpoint(ckpt, model, state)
-        last_ckpt = time.time()
+        if stop or time.time() - last_ckpt > args.checkpoint_min * 60 or \
+                state["epoch"] >= args.epochs:
+            save_checkpoint(ckpt, model, state)
+            last_ckpt = time.time()
+    source.close()
     if stop:
         log(f"stopped at epoch {state['epoch']} step {state['step']}; checkpoint in {ckpt}; "
             f"continue with the same command plus --resume")
@@ -291,6 +372,52 @@ def run(args) -> Path:
     log(f"done: {args.epochs} epochs; best held-out accuracy {state['best_accuracy']:.4f}; "
         f"{(time.time() - t0) / 60:.1f} min in this process")
     return out
+
+
+def fit_epochs(args, spec, train_ds, val_ds, steps, sw_all, t0, log, probe=30) -> int:
+    """The number of epochs that fits --budget-min (counted from t0), timed on a throwaway
+    model: its first step and first held-out pass (compilation, paid again by the real model),
+    `probe` warm steps, one warm held-out pass, one checkpoint write; 5 % and 20 s kept spare."""
+    import keras
+    from . import model as model_lib
+    m = model_lib.build_model(args.backbone)
+    m.compile(optimizer=keras.optimizers.AdamW(1e-4), loss={
+        "expression": "categorical_crossentropy", "valence": "mse", "arousal": "mse"})
+    source = BatchSource(train_ds.images, spec, args.seed, args.workers)
+    plan = run_plan(len(train_ds), args.batch_size, steps, 1 + (4 + probe) // steps, args.seed)
+    ones = np.ones(args.batch_size, np.float32)
+
+    def step(k):
+        idx = order_slice(len(train_ds), args.batch_size, args.seed, k // steps, k % steps)
+        m.train_on_batch(source.get(plan), targets(train_ds, idx), sample_weight={
+            "expression": sw_all[idx], "valence": ones[:len(idx)], "arousal": ones[:len(idx)]})
+
+    t = time.time()
+    step(0)
+    evaluate_heldout(m, val_ds, spec)
+    compile_s = time.time() - t
+    for k in range(1, 4):
+        step(k)
+    t = time.time()
+    for k in range(4, 4 + probe):
+        step(k)
+    step_s = (time.time() - t) / probe
+    source.close()
+    t = time.time()
+    evaluate_heldout(m, val_ds, spec)
+    eval_s = time.time() - t
+    t = time.time()
+    save_checkpoint(Path(args.out) / "probe", m, {})
+    shutil.rmtree(Path(args.out) / "probe")
+    save_s = time.time() - t
+    # spare: 20 s, and precise BN (100 augmented forward passes, about 100 steps)
+    left = args.budget_min * 60 - (time.time() - t0) - compile_s - 20 - 100 * step_s
+    epoch_s = steps * step_s + eval_s + save_s / 2
+    epochs = max(1, int(0.95 * left / epoch_s))
+    log(f"budget {args.budget_min} min: {step_s * 1e3:.1f} ms/step, {eval_s:.1f} s held-out, "
+        f"{compile_s:.0f} s compiling, {save_s:.1f} s saving -> {epochs} epochs of "
+        f"~{epoch_s:.1f} s")
+    return epochs
 
 
 def _write_history(path, history):

@@ -44,6 +44,8 @@ def _check_metrics(m, n):
 
 
 @pytest.mark.parametrize("backbone,params", [("resnet", (0.7e6, 0.9e6)), ("vgg", (1.2e6, 1.45e6)),
+                                             ("resnet_lite", (0.65e6, 0.75e6)),
+                                             ("resnet_wide", (2.8e6, 3.1e6)),
                                              ("mini_xception", (0.14e6, 0.17e6))])
 def test_backbones_build(backbone, params):
     m = model_lib.build_model(backbone)
@@ -107,6 +109,19 @@ def test_augmentation_is_a_function_of_position():
     assert 0.0 <= a.min() and a.max() <= 1.0
 
 
+def test_worker_batches_equal_in_process():
+    """--workers changes where batches are made, never what they are."""
+    imgs = np.random.default_rng(0).integers(0, 256, (40, 48, 48, 1), dtype=np.uint8)
+    spec = config.BACKBONES["resnet_lite"]
+    here, there = train.BatchSource(imgs, spec, 7), train.BatchSource(imgs, spec, 7, workers=2)
+    plan_a, plan_b = (train.run_plan(40, 8, 5, 2, 7, epoch=0, step=3) for _ in range(2))
+    try:
+        for _ in range(7):          # past an epoch boundary
+            assert np.array_equal(here.get(plan_a), there.get(plan_b))
+    finally:
+        there.close()
+
+
 def test_warp_identity_and_flip():
     imgs = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 1), dtype=np.uint8)
     same = augment.warp(imgs, augment.resize_matrices(2, 8, 8), 8)
@@ -141,3 +156,17 @@ def test_export_rejects_broken_model(tmp_path, resnet_model):
     onnx.save(m, str(bad))
     with pytest.raises(export.ContractError, match="valence.*|metadata"):
         export.check_contract(bad)
+
+
+def test_calibrate_divides_the_logits_by_the_fitted_temperature(resnet_model):
+    """calibrate.py rebuilds the run's held-out split from run.json and folds 1/T into the
+    expression logits layer; nothing else changes."""
+    run = resnet_model[0]
+    out = calibrate.calibrate(run, log=lambda *_: None)
+    assert out["held_out"] > 0 and 0.25 <= out["temperature"] <= 4.0
+    x = np.random.default_rng(0).normal(size=(4, 48, 48, 1)).astype(np.float32)
+    logits = []
+    for name in ("last.keras", "calibrated.keras"):
+        m = keras.models.load_model(run / name, compile=False)
+        logits.append(np.asarray(keras.Model(m.inputs, m.get_layer("expression_logits").output)(x)))
+    np.testing.assert_allclose(logits[1], logits[0] / out["temperature"], rtol=2e-3, atol=1e-5)
