@@ -56,6 +56,22 @@ after(async () => {
   server?.kill("SIGTERM");
 });
 
+// What a person sees, not only the DOM: the top expression's bar is filled to its probability,
+// and the valence/arousal plane's labels and marker lie inside the plane.
+async function assertDrawn(page, want) {
+  const bar = page.locator(`#faces .face[data-index="0"] .bar[data-expression="${want.expression}"]`);
+  const track = await bar.locator(".track").boundingBox();
+  const fill = await bar.locator(".fill").boundingBox();
+  const p = want.probabilities[want.expression];
+  assert.ok(track && fill && Math.abs(fill.width / track.width - p) < 0.05, `bar ${fill?.width} of ${track?.width} for p = ${p}`);
+  const plane = await page.locator("#plane").boundingBox();
+  const inside = (b) => b.x >= plane.x - 1 && b.y >= plane.y - 1 && b.x + b.width <= plane.x + plane.width + 1 && b.y + b.height <= plane.y + plane.height + 1;
+  for (const el of await page.locator("#plane text, #trails .va-marker").all()) {
+    const b = await el.boundingBox();
+    assert.ok(b && inside(b), `${await el.evaluate((e) => e.outerHTML)} at ${JSON.stringify(b)} is outside the plane ${JSON.stringify(plane)}`);
+  }
+}
+
 test("the webcam page shows the face's expression and valence/arousal marker", async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
@@ -76,6 +92,7 @@ test("the webcam page shows the face's expression and valence/arousal marker", a
   assert.ok(Math.abs(a - want.arousal) < 0.2, `arousal ${a} vs ${want.arousal}`);
   assert.equal(Number(await marker.getAttribute("cx")), v);
   assert.equal(Number(await marker.getAttribute("cy")), -a);
+  await assertDrawn(page, want);
   // Frames keep coming: the trail grows.
   await page.waitForFunction(() => (document.querySelector("#trails polyline")?.getAttribute("points") || "").split(" ").length >= 3, null, { timeout: 30_000 });
   await page.screenshot({ path: `${out}/webcam.png` });
@@ -93,6 +110,7 @@ test("a photo given to the page shows the library's answer", async () => {
   const marker = page.locator('#trails .va-marker[data-index="0"]');
   assert.equal(Number(await marker.getAttribute("data-valence")), want.valence);
   assert.equal(Number(await marker.getAttribute("data-arousal")), want.arousal);
+  await assertDrawn(page, want);
   await page.screenshot({ path: `${out}/photo.png` });
   await page.close();
 });
