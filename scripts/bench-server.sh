@@ -27,12 +27,19 @@ hwm() { awk '/^VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$PID/status"; }
 curl -s -o /dev/null -H 'content-type: image/png' --data-binary @"$PHOTO" "$URL"
 echo "server: $URL, $(nproc) cores, --max-concurrency $LIMIT; resident memory before: $(rss)"
 
+# hey's report, cut to requests/s, p50/p99, status codes and transport errors (counted, with the
+# first few kinds).
 summary() {
   awk '/Requests\/sec/ {print "  requests/s: " $2}
-       /50% in/ {print "  p50: " $3 * 1000 " ms"}
-       /99% in/ {print "  p99: " $3 * 1000 " ms"}
-       /\[[0-9]+\]/ {print "  status " $0}
-       /Error distribution/ {print "  errors:"; e=1; next} e && NF {print "   " $0}'
+       /^Response time histogram/ {sec = "hist"; next}
+       /^Latency distribution/ {sec = "lat"; next}
+       /^Details/ {sec = ""; next}
+       /^Status code distribution/ {sec = "status"; next}
+       /^Error distribution/ {sec = "err"; next}
+       sec == "lat" && ($1 == "50%" || $1 == "99%") {printf "  p%s: %.0f ms\n", substr($1, 1, length($1) - 1), $3 * 1000}
+       sec == "status" && NF {print "  status " $1 ": " $2}
+       sec == "err" && NF {n = $1; gsub(/[][]/, "", n); errors += n; sub(/.*: /, ""); if (!($0 in kinds) && k++ < 3) kinds[$0] = 1}
+       END {printf "  transport errors: %d", errors; for (m in kinds) printf " (%s)", m; print ""}'
 }
 echo "== $CLIENTS clients for ${SECONDS_} s (below the limit: every answer must be 200)"
 hey -z "${SECONDS_}s" -c "$CLIENTS" -m POST -T image/png -D "$PHOTO" "$URL" | summary

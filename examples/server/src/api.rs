@@ -30,8 +30,14 @@ pub async fn analyze(
     request: Request,
 ) -> Result<Response, ApiError> {
     let options = request_options(&state, query)?;
-    // Refuse before reading the body: an overloaded server should not buffer megabytes first.
-    let admission = state.engine.try_admit()?;
+    // Refuse before buffering the body: an overloaded server should not hold megabytes first.
+    let admission = match state.engine.try_admit() {
+        Ok(a) => a,
+        Err(e) => {
+            discard_body(request).await;
+            return Err(e);
+        }
+    };
     let (name, bytes) = read_image(request).await?;
     if bytes.is_empty() {
         return Err(ApiError::bad_image("the image is empty (0 bytes)"));
@@ -96,6 +102,15 @@ async fn read_image(request: Request) -> Result<(String, Bytes), ApiError> {
         status => ApiError::new(status, "invalid_request", e.body_text()),
     })?;
     Ok((String::new(), bytes))
+}
+
+/// Reads and drops a request's body, chunk by chunk (the body limit and timeout layers still
+/// bound it). A client that is still sending its body when an early answer arrives and the
+/// connection closes sees a broken pipe instead of the answer; drained, it reads the 503.
+async fn discard_body(request: Request) {
+    use futures_util::StreamExt;
+    let mut chunks = request.into_body().into_data_stream();
+    while let Some(Ok(_)) = chunks.next().await {}
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
