@@ -265,6 +265,7 @@ pub fn crop_region(bbox: &BBox, pre: &Preprocessing) -> BBox {
 enum ModelSource {
     Path(PathBuf),
     Bytes(Vec<u8>),
+    Loaded(EmotionModel),
 }
 
 /// Configures an [`Analyzer`]. Defaults: bundled model and detector, [`DetectorOptions::default`],
@@ -296,6 +297,16 @@ impl AnalyzerBuilder {
     /// Use an ONNX model from memory instead of the bundled one.
     pub fn model_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.model = Some(ModelSource::Bytes(bytes.into()));
+        self
+    }
+
+    /// Use a model already loaded (e.g. [`Analyzer::model`] of another analyzer): nothing is
+    /// parsed or optimized again and the plan is shared, so building analyzers that differ only
+    /// in detector settings, `max_faces` or `flip_average` (say, one per request) is cheap.
+    /// Its preprocessing is already fixed: [`AnalyzerBuilder::model_overrides`] must then be
+    /// left unset.
+    pub fn model(mut self, model: EmotionModel) -> Self {
+        self.model = Some(ModelSource::Loaded(model));
         self
     }
 
@@ -375,9 +386,9 @@ impl AnalyzerBuilder {
     /// Loads and checks everything.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for settings out of range; model errors as
-    /// [`EmotionModel::from_bytes`]; [`Error::ModelLoad`] when no model was given and the
-    /// `bundled-models` feature is off.
+    /// [`Error::InvalidOption`] for settings out of range, or for model overrides given with an
+    /// already loaded [`AnalyzerBuilder::model`]; model errors as [`EmotionModel::from_bytes`];
+    /// [`Error::ModelLoad`] when no model was given and the `bundled-models` feature is off.
     pub fn build(self) -> Result<Analyzer> {
         let threads = match self.threads {
             Some(t) if t > 256 => {
@@ -393,6 +404,14 @@ impl AnalyzerBuilder {
         let model = match self.model {
             Some(ModelSource::Path(p)) => EmotionModel::from_path(p, &self.overrides)?,
             Some(ModelSource::Bytes(b)) => EmotionModel::from_bytes(&b, &self.overrides)?,
+            Some(ModelSource::Loaded(m)) if self.overrides == ModelOverrides::default() => m,
+            Some(ModelSource::Loaded(_)) => {
+                return Err(Error::InvalidOption {
+                    name: "model_overrides",
+                    value: format!("{:?}", self.overrides),
+                    expected: "must be unset with an already loaded model (apply them when loading it)",
+                })
+            }
             #[cfg(feature = "bundled-models")]
             None => EmotionModel::from_bytes(crate::bundled::EMOTION_MODEL, &self.overrides)?,
             #[cfg(not(feature = "bundled-models"))]

@@ -208,6 +208,16 @@ impl SeetaDetector {
     pub fn options(&self) -> &DetectorOptions {
         &self.options
     }
+
+    /// The same cascade with other options (e.g. a per-request smallest face size); cheap, no
+    /// file is parsed again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for options out of range.
+    pub fn with_options(&self, options: DetectorOptions) -> Result<Self> {
+        options.validate()?;
+        Ok(SeetaDetector { model: self.model.clone(), options })
+    }
 }
 
 /// Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept one by

@@ -225,3 +225,24 @@ fn flip_averaging_gives_a_face_and_its_mirror_image_the_same_answer() {
     let sum: f32 = averaged.probabilities.iter().sum();
     assert!((sum - 1.0).abs() < 1e-5);
 }
+
+#[test]
+fn an_analyzer_built_on_a_loaded_model_shares_it_and_answers_the_same() {
+    let img = common::grid();
+    let view = ImageView::try_from(&img).unwrap();
+    let base = Analyzer::builder().min_face_size(20).build().unwrap();
+    let same = Analyzer::builder().model(base.model().clone()).min_face_size(20).build().unwrap();
+    assert_same(&base.analyze(&view).unwrap(), &same.analyze(&view).unwrap(), 0.0);
+    // Other settings on the shared model: the same as loading it afresh with those settings.
+    let shared = Analyzer::builder().model(base.model().clone()).max_faces(1).flip_average(true).build().unwrap();
+    let fresh = Analyzer::builder().max_faces(1).flip_average(true).build().unwrap();
+    let faces = shared.analyze(&view).unwrap();
+    assert_eq!(faces.len(), 1);
+    assert_same(&fresh.analyze(&view).unwrap(), &faces, 0.0);
+    // Its preprocessing is fixed: overrides are refused by name, not silently dropped.
+    let overrides = emotion_core::ModelOverrides::default().with_crop_scale(1.5);
+    match Analyzer::builder().model(base.model().clone()).model_overrides(overrides).build() {
+        Err(Error::InvalidOption { name, .. }) => assert_eq!(name, "model_overrides"),
+        other => panic!("expected InvalidOption, got {other:?}"),
+    }
+}

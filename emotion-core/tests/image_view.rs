@@ -100,6 +100,23 @@ fn decode_errors_are_typed() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn decode_from_memory_matches_the_file_loader() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/astronaut.png");
+    let bytes = std::fs::read(&path).unwrap();
+    let from_memory = emotion_core::decode_image(&bytes, &emotion_core::LoadOptions::default()).unwrap().image;
+    assert_eq!(from_memory, emotion_core::load_rgb(&path).unwrap());
+    assert_eq!(from_memory.dimensions(), (512, 512));
+    for bad in [&b""[..], b"this is text, not a PNG", &bytes[..bytes.len() / 2]] {
+        let r = emotion_core::decode_image(bad, &emotion_core::LoadOptions::default());
+        assert!(matches!(r, Err(Error::Decode { .. })), "{} bytes: {r:?}", bad.len());
+    }
+    match emotion_core::decode_image(&huge_png(100_000, 100_000), &emotion_core::LoadOptions::default()) {
+        Err(Error::ImageTooLarge { width, height, .. }) => assert_eq!((width, height), (100_000, 100_000)),
+        other => panic!("expected ImageTooLarge, got {other:?}"),
+    }
+}
+
 /// A PNG whose header declares `w` x `h` RGB pixels but that holds a single byte of pixel data.
 fn huge_png(w: u32, h: u32) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {

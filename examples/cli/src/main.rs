@@ -3,8 +3,10 @@
 //! One JSON object per image (per frame for videos) on stdout; progress on stderr; `--annotate
 //! DIR` writes each image with its faces drawn. Unreadable or damaged files are reported and
 //! skipped; the exit code is 1 if any file failed, 2 for bad arguments or models. Flags:
-//! `options.rs`; JSON: `report.rs`; parallel files: `jobs.rs`; videos: `video.rs`.
+//! `options.rs` and `analyzer_args.rs` (shared with `emotion-server`); JSON: `report.rs`;
+//! parallel files: `jobs.rs`; videos: `video.rs`.
 
+mod analyzer_args;
 mod annotate;
 mod jobs;
 mod options;
