@@ -87,6 +87,14 @@
 typedef struct emotion_analyzer emotion_analyzer;
 
 /**
+ * Follows faces through a video (`emotion_tracker_new`, `emotion_tracker_update`,
+ * `emotion_tracker_free`). Opaque. Not thread-safe: use one tracker from one thread at a time
+ * (one tracker per video); it keeps its own reference to the analyzer, which may be freed
+ * before the tracker.
+ */
+typedef struct emotion_tracker emotion_tracker;
+
+/**
  * Result of every fallible call: `EMOTION_OK` (0) or one of the `EMOTION_ERROR_*` codes (> 0).
  * After a failure, `emotion_last_error_message()` says what went wrong. Values are stable across
  * versions; new codes may be added, so treat unknown non-zero values as errors.
@@ -147,7 +155,8 @@ typedef struct emotion_options {
      */
     uint32_t window_step;
     /**
-     * Most threads one call may use to run the model over several faces, in [0, 256];
+     * Most threads one call may use to run the model over several faces (trackers: also to
+     * re-detect several tracked faces at once), in [0, 256];
      * 0 (default) = the number of available cores.
      */
     uint32_t threads;
@@ -379,6 +388,80 @@ typedef struct emotion_model_info {
      */
     uint32_t flip_average;
 } emotion_model_info;
+
+/**
+ * Tracker settings. Start from `emotion_tracker_options_default()` and change the fields you
+ * need; `emotion_tracker_new` checks every field and answers `EMOTION_ERROR_INVALID_ARGUMENT`,
+ * naming the field, when one is out of range.
+ */
+typedef struct emotion_tracker_options {
+    /**
+     * `sizeof(emotion_tracker_options)`, set by `emotion_tracker_options_default()`; a zeroed
+     * struct is rejected.
+     */
+    uint32_t struct_size;
+    /**
+     * Whole-frame detection every this many frames (and after scene cuts and lost tracks), in
+     * [1, 1000]; between them faces are re-found near their last box. Default 10.
+     */
+    uint32_t detection_interval;
+    /**
+     * Margin searched around a face's last box on each side, in box sides, in [0.1, 4].
+     * Default 0.5.
+     */
+    float search_margin;
+    /**
+     * Faces re-found between side / scale_range and side * scale_range pixels, in [1.1, 4].
+     * Default 1.5.
+     */
+    float scale_range;
+    /**
+     * A track ends after this long unseen, milliseconds, in [0, 3600000]. Default 1000.
+     */
+    double max_age_ms;
+    /**
+     * Smallest box overlap (intersection over union) continuing a track, in (0, 1]. Default 0.3.
+     */
+    float min_iou;
+    /**
+     * Half-life of the smoothing of probabilities, valence and arousal, milliseconds, in
+     * [0, 3600000]; 0 turns smoothing off. Default 300.
+     */
+    double half_life_ms;
+    /**
+     * Luma-histogram distance between consecutive frames (total variation, in [0, 1]) above
+     * which every track ends (a scene cut), in (0, 1]; 1 never cuts. Default 0.5.
+     */
+    float scene_cut_threshold;
+} emotion_tracker_options;
+
+/**
+ * A face on one video frame (`emotion_tracker_update`).
+ */
+typedef struct emotion_tracked_face {
+    /**
+     * Stable id of the track (the same person from frame to frame), from 1 up, never reused by
+     * one tracker.
+     */
+    uint64_t track_id;
+    /**
+     * `bbox` and `detection_score` from this frame; `probabilities`, `expression`, `valence`
+     * and `arousal` smoothed over the track.
+     */
+    struct emotion_face face;
+    /**
+     * This frame's own expression probabilities (before smoothing), AffectNet order.
+     */
+    float raw_probabilities[EMOTION_EXPRESSION_COUNT];
+    /**
+     * This frame's own valence, in [-1, 1].
+     */
+    float raw_valence;
+    /**
+     * This frame's own arousal, in [-1, 1].
+     */
+    float raw_arousal;
+} emotion_tracked_face;
 
 /**
  * Success.
@@ -758,6 +841,96 @@ emotion_status emotion_draw(uint8_t *pixels,
                             emotion_pixel_format format,
                             const struct emotion_face *faces,
                             size_t count);
+
+/**
+ * The default tracker options (detection_interval 10, search_margin 0.5, scale_range 1.5,
+ * max_age_ms 1000, min_iou 0.3, half_life_ms 300, scene_cut_threshold 0.5) with
+ * `struct_size = sizeof(emotion_tracker_options)`.
+ */
+struct emotion_tracker_options emotion_tracker_options_default(void);
+
+/**
+ * Creates a tracker that uses `analyzer`'s detector, model and threads. `options` may be NULL
+ * for the defaults. The tracker holds its own reference to the analyzer: freeing the analyzer
+ * first is allowed.
+ *
+ * On success `*out` is a new tracker to release with `emotion_tracker_free`; on failure `*out`
+ * is set to NULL (when `out` is not NULL).
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER` (`analyzer` or `out` NULL),
+ * `EMOTION_ERROR_INVALID_ARGUMENT` (an option out of range, or `struct_size` wrong).
+ *
+ * # Safety
+ * `analyzer` is NULL or a live analyzer; `options` is NULL or points to an
+ * `emotion_tracker_options`; `out` is NULL or writable.
+ */
+emotion_status emotion_tracker_new(const struct emotion_analyzer *analyzer,
+                                   const struct emotion_tracker_options *options,
+                                   struct emotion_tracker **out);
+
+/**
+ * Processes the next video frame, shown at `time_ms` milliseconds (any origin; each frame's
+ * time must be later than the previous one's). Writes the faces found on this frame to `out`,
+ * by increasing `track_id`; `*count` = their number. Image arguments as `emotion_analyze`.
+ *
+ * When more faces are found than `capacity`, returns `EMOTION_ERROR_BUFFER_TOO_SMALL` with
+ * `*count` = the number needed and `out` untouched; the frame *was* processed: get its faces
+ * with `emotion_tracker_faces` and a larger array (do not pass the frame again). `out` may be
+ * NULL when `capacity` is 0. On any other error `*count` is 0, `out` is untouched and the
+ * tracker is unchanged for a bad time or bad image arguments.
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER` (`tracker`, `pixels` or `count` NULL, or `out` NULL with
+ * `capacity` > 0), `EMOTION_ERROR_INVALID_ARGUMENT` (unknown `format`, or `time_ms` not finite
+ * or not later than the previous frame's), `EMOTION_ERROR_INVALID_IMAGE`,
+ * `EMOTION_ERROR_BUFFER_TOO_SMALL`, `EMOTION_ERROR_INFERENCE`, `EMOTION_ERROR_INTERNAL`.
+ *
+ * # Safety
+ * `tracker` is NULL or a live tracker not used by another thread during the call; `pixels`,
+ * `out` and `count` as for `emotion_analyze`.
+ */
+emotion_status emotion_tracker_update(struct emotion_tracker *tracker,
+                                      const uint8_t *pixels,
+                                      uint32_t width,
+                                      uint32_t height,
+                                      size_t stride_bytes,
+                                      emotion_pixel_format format,
+                                      double time_ms,
+                                      struct emotion_tracked_face *out,
+                                      size_t capacity,
+                                      size_t *count);
+
+/**
+ * The faces of the last `emotion_tracker_update` call again (after it answered
+ * `EMOTION_ERROR_BUFFER_TOO_SMALL`): `out`, `capacity` and `count` as there; no faces before
+ * the first update.
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER`, `EMOTION_ERROR_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * As `emotion_tracker_update`.
+ */
+emotion_status emotion_tracker_faces(struct emotion_tracker *tracker,
+                                     struct emotion_tracked_face *out,
+                                     size_t capacity,
+                                     size_t *count);
+
+/**
+ * Ends every track, as at the start of a new video (track ids keep counting up).
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER`.
+ *
+ * # Safety
+ * `tracker` is NULL or a live tracker not used by another thread during the call.
+ */
+emotion_status emotion_tracker_reset(struct emotion_tracker *tracker);
+
+/**
+ * Releases a tracker. NULL is ignored.
+ *
+ * # Safety
+ * `tracker` is NULL or a pointer returned by `emotion_tracker_new` and not yet freed.
+ */
+void emotion_tracker_free(struct emotion_tracker *tracker);
 
 #ifdef __cplusplus
 }  // extern "C"

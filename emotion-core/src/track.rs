@@ -404,6 +404,10 @@ pub(crate) fn smoothing_weight(dt_ms: f64, half_life_ms: f64) -> f32 {
 }
 
 fn blend(old: &RawValues, new: &RawValues, weight: f32) -> RawValues {
+    // `a + 1 * (b - a)` is not always `b` in floating point: smoothing off must give raw values.
+    if weight >= 1.0 {
+        return *new;
+    }
     let mix = |a: f32, b: f32| a + weight * (b - a);
     let mut probabilities = [0f32; EXPRESSION_COUNT];
     for (p, (a, b)) in probabilities.iter_mut().zip(old.probabilities.iter().zip(&new.probabilities)) {
