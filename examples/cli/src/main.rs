@@ -224,7 +224,13 @@ fn process(
     };
     let t3 = Instant::now();
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
-    let timings = report::Timings { decode_ms: ms(t0, t1), detect_ms: ms(t1, t2), classify_ms: ms(t2, t3), total_ms: ms(t0, t3) };
+    let timings = report::Timings {
+        decode_ms: ms(t0, t1),
+        detect_ms: Some(ms(t1, t2)),
+        classify_ms: Some(ms(t2, t3)),
+        track_ms: None,
+        total_ms: ms(t0, t3),
+    };
     let image = report::ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
     let json = report::image_json(file, &image, analyzer, &faces, &timings);
     let annotate_result = annotated.map_or(Ok(()), |out| annotate::write(out, &img, &faces));

@@ -1,16 +1,25 @@
-//! The JSON written for each image, and for `--model-info`.
+//! The JSON written for each image, each video frame, and for `--model-info`. One definition of
+//! a face's JSON for the CLI and `emotion-server`: still faces, and tracked faces (`track_id`
+//! first, smoothed values in the usual fields, this frame's own values under `raw`).
 
 use std::path::Path;
 
-use emotion_core::{Analyzer, Expression, Face};
+use emotion_core::{Analyzer, Expression, Face, TrackedFace};
 use serde::Serialize;
 
 /// Wall time of each stage, milliseconds.
 #[derive(Serialize)]
 pub struct Timings {
     pub decode_ms: f64,
-    pub detect_ms: f64,
-    pub classify_ms: f64,
+    /// Stills: face detection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detect_ms: Option<f64>,
+    /// Stills: the model on every face.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classify_ms: Option<f64>,
+    /// Tracked frames (the server's stream): the tracker's update, detection and model together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_ms: Option<f64>,
     pub total_ms: f64,
 }
 
@@ -22,14 +31,49 @@ struct BBoxJson {
     height: f32,
 }
 
+/// One face. `track_id` and `raw` only for tracked faces (videos, the server's stream).
 #[derive(Serialize)]
-struct FaceJson {
+pub struct FaceJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track_id: Option<u64>,
     bbox: BBoxJson,
     detection_score: Option<f32>,
     expression: &'static str,
     probabilities: Probabilities,
     valence: f32,
     arousal: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<RawJson>,
+}
+
+/// A tracked face's values on this frame alone, before smoothing.
+#[derive(Serialize)]
+struct RawJson {
+    probabilities: Probabilities,
+    valence: f32,
+    arousal: f32,
+}
+
+impl From<&Face> for FaceJson {
+    fn from(f: &Face) -> Self {
+        FaceJson {
+            track_id: None,
+            bbox: BBoxJson { x: f.bbox.x, y: f.bbox.y, width: f.bbox.width, height: f.bbox.height },
+            detection_score: f.detection_score,
+            expression: f.expression.name(),
+            probabilities: Probabilities(f.probabilities),
+            valence: f.valence,
+            arousal: f.arousal,
+            raw: None,
+        }
+    }
+}
+
+impl From<&TrackedFace> for FaceJson {
+    fn from(t: &TrackedFace) -> Self {
+        let raw = RawJson { probabilities: Probabilities(t.raw.probabilities), valence: t.raw.valence, arousal: t.raw.arousal };
+        FaceJson { track_id: Some(t.track_id), raw: Some(raw), ..FaceJson::from(&t.face) }
+    }
 }
 
 /// Expression name -> probability, written in AffectNet order.
@@ -65,19 +109,12 @@ struct ImageJson<'a> {
     timings: &'a Timings,
 }
 
-/// One compact JSON object (no newlines) describing `faces` found in `file`.
-pub fn image_json(file: &Path, image: &ImageMeta, analyzer: &Analyzer, faces: &[Face], timings: &Timings) -> String {
-    let faces = faces
-        .iter()
-        .map(|f| FaceJson {
-            bbox: BBoxJson { x: f.bbox.x, y: f.bbox.y, width: f.bbox.width, height: f.bbox.height },
-            detection_score: f.detection_score,
-            expression: f.expression.name(),
-            probabilities: Probabilities(f.probabilities),
-            valence: f.valence,
-            arousal: f.arousal,
-        })
-        .collect();
+/// One compact JSON object (no newlines) describing `faces` found in `file`: `Face`s of a still,
+/// or `TrackedFace`s (the server's stream).
+pub fn image_json<'f, F>(file: &Path, image: &ImageMeta, analyzer: &Analyzer, faces: &'f [F], timings: &Timings) -> String
+where
+    FaceJson: From<&'f F>,
+{
     let file = file.to_string_lossy();
     let json = ImageJson {
         file: &file,
@@ -85,7 +122,7 @@ pub fn image_json(file: &Path, image: &ImageMeta, analyzer: &Analyzer, faces: &[
         height: image.height,
         partial: image.partial,
         model_version: &analyzer.model().info().version,
-        faces,
+        faces: faces.iter().map(FaceJson::from).collect(),
         timings,
     };
     // Serializing plain structs of numbers and strings cannot fail.

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::Arc;
 
-use emotion_core::{Analyzer, Expression, ImageView, TrackedFace, Tracker, TrackerOptions};
+use emotion_core::{Analyzer, ImageView, TrackedFace, Tracker, TrackerOptions};
 use serde::Serialize;
+
+use crate::report::FaceJson;
 
 /// Tracker settings for videos (see `emotion_core::TrackerOptions` for each one's range).
 #[derive(clap::Args, Debug, Clone)]
@@ -194,47 +196,6 @@ impl Encoder {
 }
 
 #[derive(Serialize)]
-struct RawJson {
-    probabilities: Probabilities,
-    valence: f32,
-    arousal: f32,
-}
-
-#[derive(Serialize)]
-struct BBoxJson {
-    x: f32,
-    y: f32,
-    width: f32,
-    height: f32,
-}
-
-#[derive(Serialize)]
-struct FaceJson {
-    track_id: u64,
-    bbox: BBoxJson,
-    detection_score: Option<f32>,
-    expression: &'static str,
-    probabilities: Probabilities,
-    valence: f32,
-    arousal: f32,
-    raw: RawJson,
-}
-
-/// Expression name -> probability, in AffectNet order.
-struct Probabilities([f32; 8]);
-
-impl Serialize for Probabilities {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (e, p) in Expression::ALL.iter().zip(self.0) {
-            map.serialize_entry(e.name(), &p)?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
 struct FrameJson<'a> {
     file: &'a str,
     frame: u64,
@@ -245,22 +206,7 @@ struct FrameJson<'a> {
 }
 
 fn frame_json(file: &str, frame: u64, time_ms: f64, width: u32, height: u32, faces: &[TrackedFace]) -> String {
-    let faces = faces
-        .iter()
-        .map(|t| {
-            let f = &t.face;
-            FaceJson {
-                track_id: t.track_id,
-                bbox: BBoxJson { x: f.bbox.x, y: f.bbox.y, width: f.bbox.width, height: f.bbox.height },
-                detection_score: f.detection_score,
-                expression: f.expression.name(),
-                probabilities: Probabilities(f.probabilities),
-                valence: f.valence,
-                arousal: f.arousal,
-                raw: RawJson { probabilities: Probabilities(t.raw.probabilities), valence: t.raw.valence, arousal: t.raw.arousal },
-            }
-        })
-        .collect();
+    let faces = faces.iter().map(FaceJson::from).collect();
     let json = FrameJson { file, frame, time_ms, width, height, faces };
     // Plain structs of numbers and strings: cannot fail.
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -324,7 +270,7 @@ pub fn process(
             }
             if let Some(enc) = encoder.as_mut() {
                 let mut img = image::RgbImage::from_raw(p.width, p.height, buf.clone()).ok_or("frame buffer size")?;
-                let drawn: Vec<emotion_core::Face> = faces.iter().map(|t| t.face.clone()).collect();
+                let drawn: Vec<emotion_core::Face> = faces.iter().map(|t| t.face).collect();
                 emotion_core::draw::draw_faces_rgb(&mut img, &drawn);
                 enc.write(img.as_raw())?;
             }

@@ -63,7 +63,10 @@ pub fn request_options(
 }
 
 /// The CLI's JSON object for one image; `name` goes in its `file` field.
-pub fn report_json(state: &AppState, name: &str, a: &Analysis) -> String {
+pub fn report_json<F>(state: &AppState, name: &str, a: &Analysis<F>) -> String
+where
+    for<'f> report::FaceJson: From<&'f F>,
+{
     report::image_json(Path::new(name), &a.image, state.engine.analyzer(), &a.faces, &a.timings)
 }
 

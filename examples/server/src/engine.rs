@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use emotion_core::{Analyzer, BBox, DetectorOptions, Face, ImageView, LoadOptions, ModelOverrides, SeetaDetector};
+use emotion_core::{
+    Analyzer, BBox, DetectorOptions, Face, ImageView, LoadOptions, ModelOverrides, SeetaDetector, TrackedFace, Tracker,
+    TrackerOptions,
+};
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -16,7 +19,7 @@ use crate::report::{ImageMeta, Timings};
 
 /// The analysis settings a request may change (the server's flags give the defaults). Names,
 /// ranges and the "0 = not set" rule are the library's, as in every front door.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Settings {
     /// Detector settings: smallest and largest face, score threshold, pyramid, window step.
     pub detector: DetectorOptions,
@@ -24,12 +27,6 @@ pub struct Settings {
     pub max_faces: usize,
     /// Average each face's prediction with its mirror image's (two model runs per face).
     pub flip_average: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings { detector: DetectorOptions::default(), max_faces: 0, flip_average: false }
-    }
 }
 
 /// What the server is started with (the binary's command-line options).
@@ -111,10 +108,10 @@ impl AnalyzeOptions {
     }
 }
 
-/// One analysed image.
-pub struct Analysis {
+/// One analysed image: its faces are `Face`s (stills) or `TrackedFace`s (the stream).
+pub struct Analysis<F = Face> {
     pub image: ImageMeta,
-    pub faces: Vec<Face>,
+    pub faces: Vec<F>,
     pub timings: Timings,
 }
 
@@ -221,6 +218,11 @@ impl Engine {
         if *settings == self.settings {
             return Ok(None);
         }
+        self.build_analyzer(settings).map(Some)
+    }
+
+    /// A new analyzer for `settings`, sharing the loaded model and cascade.
+    fn build_analyzer(&self, settings: &Settings) -> emotion_core::Result<Analyzer> {
         Analyzer::builder()
             .model(self.analyzer.model().clone())
             .detector(Box::new(self.detector.with_options(settings.detector)?))
@@ -228,7 +230,41 @@ impl Engine {
             .flip_average(settings.flip_average)
             .threads(self.analyzer.threads())
             .build()
-            .map(Some)
+    }
+
+    /// A tracker for one WebSocket connection: the request's settings, the library's default
+    /// tracker settings (`emotion_core::TrackerOptions`).
+    ///
+    /// # Errors
+    /// [`emotion_core::Error::InvalidOption`] naming the first option out of range.
+    pub fn tracker(&self, options: &AnalyzeOptions) -> emotion_core::Result<Tracker> {
+        let analyzer = self.build_analyzer(&options.apply(&self.settings))?;
+        Tracker::new(Arc::new(analyzer), TrackerOptions::default())
+    }
+
+    /// Decodes one encoded frame and feeds it to `tracker` at `time_ms` (blocking; call through
+    /// [`Engine::run`]).
+    ///
+    /// # Errors
+    /// The library's decode, size and tracker errors.
+    pub fn track_bytes(
+        &self,
+        tracker: &mut Tracker,
+        bytes: &[u8],
+        options: &AnalyzeOptions,
+        time_ms: f64,
+    ) -> emotion_core::Result<Analysis<TrackedFace>> {
+        let t0 = Instant::now();
+        let loaded = emotion_core::decode_image(bytes, &LoadOptions::default().allow_partial(options.allow_partial))?;
+        let img = &loaded.image;
+        let t1 = Instant::now();
+        let faces = tracker.update(&ImageView::try_from(img)?, time_ms)?;
+        let t2 = Instant::now();
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        let timings =
+            Timings { decode_ms: ms(t0, t1), detect_ms: None, classify_ms: None, track_ms: Some(ms(t1, t2)), total_ms: ms(t0, t2) };
+        let image = ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
+        Ok(Analysis { image, faces, timings })
     }
 
     /// Decodes and analyses one encoded image (blocking; call through [`Engine::run`]).
@@ -253,7 +289,13 @@ impl Engine {
         };
         let t3 = Instant::now();
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
-        let timings = Timings { decode_ms: ms(t0, t1), detect_ms: ms(t1, t2), classify_ms: ms(t2, t3), total_ms: ms(t0, t3) };
+        let timings = Timings {
+            decode_ms: ms(t0, t1),
+            detect_ms: Some(ms(t1, t2)),
+            classify_ms: Some(ms(t2, t3)),
+            track_ms: None,
+            total_ms: ms(t0, t3),
+        };
         let image = ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
         Ok(Analysis { image, faces, timings })
     }

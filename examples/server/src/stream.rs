@@ -4,6 +4,13 @@
 //! CLI's JSON object for the frame plus `frame` (0-based count on this connection), or
 //! `{"error": {...}}` (the connection stays open; on `overloaded` the client should wait a little).
 //! A message over `--max-body` bytes ends the connection with close code 1009.
+//!
+//! Each connection has its own `emotion_core::Tracker` (the library's default tracker settings):
+//! faces carry a `track_id` stable from frame to frame, smoothed probabilities, valence and
+//! arousal in the usual fields and this frame's own values under `raw`, as in the CLI's video
+//! output; a frame's time is when the server received it. With `whole_image=true` each frame is
+//! classified as one face, untracked. A frame that times out takes its tracker with it: the next
+//! frame starts new tracks.
 
 use std::sync::Arc;
 
@@ -14,7 +21,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::api::{report_json, request_options};
-use crate::engine::AnalyzeOptions;
+use emotion_core::Tracker;
+
+use crate::engine::{AnalyzeOptions, Engine};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -30,6 +39,9 @@ pub async fn upgrade(
 
 async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOptions) {
     let mut frame: u64 = 0;
+    let start = std::time::Instant::now();
+    let mut tracker: Option<Tracker> = None;
+    let mut previous_ms = f64::NEG_INFINITY;
     while let Some(received) = socket.recv().await {
         let message = match received {
             Ok(m) => m,
@@ -47,7 +59,14 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
         };
         let reply = match message {
             Message::Binary(bytes) => {
-                let reply = analyze_frame(&state, bytes, &options, frame).await;
+                // The tracker wants strictly increasing times.
+                let time_ms = (start.elapsed().as_secs_f64() * 1e3).max(previous_ms + 1e-3);
+                previous_ms = time_ms;
+                let reply = if options.whole_image {
+                    analyze_frame(&state, bytes, &options, frame).await
+                } else {
+                    track_frame(&state, &mut tracker, bytes, &options, frame, time_ms).await
+                };
                 frame += 1;
                 reply
             }
@@ -64,23 +83,66 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
     }
 }
 
-/// The reply to one frame: the report with `frame` added, or an error object.
-async fn analyze_frame(state: &Arc<AppState>, bytes: axum::body::Bytes, options: &AnalyzeOptions, frame: u64) -> String {
-    let result = async {
-        if bytes.is_empty() {
-            return Err(ApiError::bad_image("the image is empty (0 bytes)"));
-        }
-        let admission = state.engine.try_admit()?;
-        let options = options.clone();
-        let work = state.engine.run(admission, move |e| e.analyze_bytes(&bytes, &options));
-        match tokio::time::timeout(state.config.timeout, work).await {
-            Ok(result) => Ok(result??),
-            Err(_) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the frame was not analysed in time")),
-        }
+/// Waits for `work` on the engine's pool, within the request timeout.
+async fn admitted<T, F>(state: &Arc<AppState>, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine) -> T + Send + 'static,
+{
+    let admission = state.engine.try_admit()?;
+    match tokio::time::timeout(state.config.timeout, state.engine.run(admission, work)).await {
+        Ok(result) => result,
+        Err(_) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the frame was not analysed in time")),
     }
-    .await;
-    match result {
-        Ok(analysis) => with_frame(&report_json(state, "", &analysis), frame),
+}
+
+/// The reply to one frame classified as a whole (`whole_image=true`): the report with `frame`
+/// added, or an error object.
+async fn analyze_frame(state: &Arc<AppState>, bytes: axum::body::Bytes, options: &AnalyzeOptions, frame: u64) -> String {
+    if bytes.is_empty() {
+        return ApiError::bad_image("the image is empty (0 bytes)").to_json();
+    }
+    let options = options.clone();
+    match admitted(state, move |e| e.analyze_bytes(&bytes, &options)).await {
+        Ok(Ok(analysis)) => with_frame(&report_json(state, "", &analysis), frame),
+        Ok(Err(e)) => ApiError::from(e).to_json(),
+        Err(e) => e.to_json(),
+    }
+}
+
+/// The reply to one tracked frame. The tracker travels to the worker thread and back; it is
+/// made on the first frame (and again after a frame that timed out took it along).
+async fn track_frame(
+    state: &Arc<AppState>,
+    tracker: &mut Option<Tracker>,
+    bytes: axum::body::Bytes,
+    options: &AnalyzeOptions,
+    frame: u64,
+    time_ms: f64,
+) -> String {
+    if bytes.is_empty() {
+        return ApiError::bad_image("the image is empty (0 bytes)").to_json();
+    }
+    let mut own = match tracker.take() {
+        Some(t) => t,
+        None => match state.engine.tracker(options) {
+            Ok(t) => t,
+            Err(e) => return ApiError::from(e).to_json(),
+        },
+    };
+    let options = options.clone();
+    let work = move |e: &Engine| {
+        let result = e.track_bytes(&mut own, &bytes, &options, time_ms);
+        (own, result)
+    };
+    match admitted(state, work).await {
+        Ok((back, result)) => {
+            *tracker = Some(back);
+            match result {
+                Ok(analysis) => with_frame(&report_json(state, "", &analysis), frame),
+                Err(e) => ApiError::from(e).to_json(),
+            }
+        }
         Err(e) => e.to_json(),
     }
 }

@@ -372,15 +372,29 @@ async fn websocket_streams_frames() {
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("websocket connects");
     let first = exchange(&mut ws, Message::binary(bytes.clone())).await;
     assert_eq!(first["frame"], 0);
+    // Tracked: a new track starts at this frame's own values, which are the library's.
     assert_same_faces(&first, &path);
+    let face = &first["faces"][0];
+    assert_eq!(face["track_id"], 1);
+    assert_eq!(face["raw"]["probabilities"], face["probabilities"]);
+    assert!(first["timings"]["track_ms"].as_f64().is_some_and(|t| t >= 0.0), "{first}");
     // A bad frame gets an error and the connection stays usable.
     let bad = exchange(&mut ws, Message::binary(b"not an image".to_vec())).await;
     assert_eq!(error_code(&bad), "bad_image");
     let text = exchange(&mut ws, Message::text("hello")).await;
     assert_eq!(error_code(&text), "invalid_request");
-    let third = exchange(&mut ws, Message::binary(bytes)).await;
+    let third = exchange(&mut ws, Message::binary(bytes.clone())).await;
     assert_eq!(third["frame"], 2);
     assert_eq!(third["faces"].as_array().unwrap().len(), 1);
+    assert_eq!(third["faces"][0]["track_id"], 1, "the same face continues its track");
+
+    // whole_image=true: each frame is one untracked face.
+    let whole_url = format!("{}/v1/stream?whole_image=true", base.replace("http://", "ws://"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(whole_url).await.expect("websocket connects");
+    let whole = exchange(&mut ws, Message::binary(bytes)).await;
+    assert_eq!(whole["faces"].as_array().unwrap().len(), 1);
+    assert!(whole["faces"][0].get("track_id").is_none(), "{whole}");
+    assert_eq!(whole["faces"][0]["detection_score"], Value::Null);
 }
 
 /// The shared option table (`tests/options.json`): (option, value, valid).
