@@ -401,8 +401,9 @@ typedef struct emotion_tracker_options {
      */
     uint32_t struct_size;
     /**
-     * Whole-frame detection every this many frames (and after scene cuts and lost tracks), in
-     * [1, 1000]; between them faces are re-found near their last box. Default 10.
+     * Whole-frame detection every this many frames (and after scene cuts, lost tracks, and on
+     * every frame while no face is tracked), in [1, 1000]; between them faces are re-found near
+     * their last box. Default 10.
      */
     uint32_t detection_interval;
     /**

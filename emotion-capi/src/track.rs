@@ -27,8 +27,9 @@ pub struct emotion_tracker_options {
     /// `sizeof(emotion_tracker_options)`, set by `emotion_tracker_options_default()`; a zeroed
     /// struct is rejected.
     pub struct_size: u32,
-    /// Whole-frame detection every this many frames (and after scene cuts and lost tracks), in
-    /// [1, 1000]; between them faces are re-found near their last box. Default 10.
+    /// Whole-frame detection every this many frames (and after scene cuts, lost tracks, and on
+    /// every frame while no face is tracked), in [1, 1000]; between them faces are re-found near
+    /// their last box. Default 10.
     pub detection_interval: u32,
     /// Margin searched around a face's last box on each side, in box sides, in [0.1, 4].
     /// Default 0.5.

@@ -88,4 +88,6 @@ fn main() {
         100.0 * both as f64 / full_n.max(1) as f64,
         track_found.iter().filter(|f| **f).count()
     );
+    let missed: Vec<usize> = (0..frames.len()).filter(|&i| full_found[i] && !track_found[i]).collect();
+    println!("  frames where only whole-frame detection finds the face: {missed:?}");
 }

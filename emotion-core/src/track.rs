@@ -9,9 +9,10 @@
 //!    end. A histogram ignores motion (a pan or a zoom on one scene moves pixels, not their
 //!    distribution), which a plain frame difference would mistake for a cut.
 //! 2. **Expiry.** Tracks not matched for more than [`TrackerOptions::max_age_ms`] end.
-//! 3. **Detection.** Every [`TrackerOptions::detection_interval`]-th frame, after a cut, and
-//!    whenever a track seen on the previous frame is not found again, the detector scans the
-//!    whole frame (on the analyzer's threads). On the other frames it scans only a margin around
+//! 3. **Detection.** Every [`TrackerOptions::detection_interval`]-th frame, after a cut,
+//!    on every frame where a live track is not found near its last box (until it is found again
+//!    or expires), and on every frame while no track is live (so a face entering an empty scene
+//!    is found at once), the detector scans the whole frame. On the other frames it scans only a margin around
 //!    each track's last box, for faces of about that box's size
 //!    ([`crate::FaceDetector::detect_in_region`]), which is far cheaper.
 //! 4. **Matching.** Detections are matched to tracks greedily by intersection over union (IoU):
@@ -44,8 +45,9 @@ use crate::pixels::{BBox, ImageView};
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct TrackerOptions {
-    /// A whole-frame detection runs on every n-th frame (and after cuts and lost tracks), in
-    /// [1, 1000] frames; 1 detects on every frame. New faces appear within this many frames.
+    /// While faces are tracked, a whole-frame detection runs on every n-th frame (and after cuts
+    /// and lost tracks), in [1, 1000] frames; 1 detects on every frame. A new face beside tracked
+    /// ones appears within this many frames; with no live track every frame is scanned.
     /// Default 10.
     pub detection_interval: u32,
     /// Margin around a track's last box searched on the frames between whole-frame detections,
@@ -203,8 +205,6 @@ pub struct Tracker {
     frame_size: Option<(u32, u32)>,
     histogram: Option<[u32; HISTOGRAM_BINS]>,
     frames_since_detection: u32,
-    /// Tracks matched on the previous frame (a miss among them triggers a whole-frame scan).
-    seen_last_frame: Vec<u64>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -233,7 +233,6 @@ impl Tracker {
             frame_size: None,
             histogram: None,
             frames_since_detection: 0,
-            seen_last_frame: Vec::new(),
         })
     }
 
@@ -257,7 +256,6 @@ impl Tracker {
     /// (track ids keep counting up).
     pub fn reset(&mut self) {
         self.tracks.clear();
-        self.seen_last_frame.clear();
         self.previous_ms = None;
         self.frame_size = None;
         self.histogram = None;
@@ -293,12 +291,11 @@ impl Tracker {
         self.histogram = Some(histogram);
         if cut {
             self.tracks.clear();
-            self.seen_last_frame.clear();
         }
         let max_age = self.options.max_age_ms;
         self.tracks.retain(|t| time_ms - t.last_seen_ms <= max_age);
 
-        let due = cut || self.frames_since_detection + 1 >= self.options.detection_interval;
+        let due = cut || self.tracks.is_empty() || self.frames_since_detection + 1 >= self.options.detection_interval;
         let mut detections = if due { None } else { self.detect_near_tracks(image)? };
         if detections.is_none() {
             detections = Some(self.analyzer.detect(image)?);
@@ -339,12 +336,11 @@ impl Tracker {
             out.push(TrackedFace { track_id: track.id, face, raw });
         }
         out.sort_by_key(|f| f.track_id);
-        self.seen_last_frame = out.iter().map(|f| f.track_id).collect();
         Ok(out)
     }
 
-    /// Re-detects every live track around its last box. `None` when a track seen on the
-    /// previous frame is not found (the caller then scans the whole frame).
+    /// Re-detects every live track around its last box. `None` when a track is not found there
+    /// (the caller then scans the whole frame: the face may have moved far or be back elsewhere).
     fn detect_near_tracks(&self, image: &ImageView<'_>) -> Result<Option<Vec<Detection>>> {
         let o = &self.options;
         let detector = self.analyzer.detector();
@@ -356,14 +352,7 @@ impl Tracker {
             // The face of this track is the detection overlapping its last box the most.
             Ok(dets.into_iter().max_by(|a, b| a.bbox.iou(&t.bbox).total_cmp(&b.bbox.iou(&t.bbox))))
         })?;
-        let mut dets = Vec::new();
-        for (t, d) in self.tracks.iter().zip(found) {
-            match d {
-                Some(d) => dets.push(d),
-                None if self.seen_last_frame.contains(&t.id) => return Ok(None),
-                None => {}
-            }
-        }
+        let Some(dets) = found.into_iter().collect::<Option<Vec<Detection>>>() else { return Ok(None) };
         // Two tracks may have found the same face.
         Ok(Some(suppress(dets, 0.3)))
     }

@@ -380,8 +380,8 @@ class Tracker:
     """Follows faces through a video: feed frames in order with their time, get faces with a
     stable ``track_id`` and expression probabilities, valence and arousal smoothed over time.
 
-    Between whole-frame detections (every ``detection_interval`` frames, after a scene cut, and
-    when a track is lost) each face is re-found in a margin around its last box, which is much
+    Between whole-frame detections (every ``detection_interval`` frames, after a scene cut, when a
+    track is lost, and on every frame while no face is tracked) each face is re-found in a margin around its last box, which is much
     cheaper. Frames are **RGB by default**: pass ``color="bgr"`` for OpenCV frames. One tracker
     per video; not for use from several threads at once.
 
