@@ -13,7 +13,9 @@ LIMIT="${3:-8}"
 PHOTO=examples/data/astronaut.png
 command -v hey >/dev/null || { echo "needs hey: apt-get install hey"; exit 1; }
 
-cargo build --release -q -p emotion-server --bin emotion-server
+# The workspace build of scripts/test.sh: building the server alone would unify other features
+# and recompile the dependencies.
+cargo build --release -q --workspace --exclude emotion-py
 LOG=$(mktemp)
 ./target/release/emotion-server --port 0 --max-concurrency "$LIMIT" 2>"$LOG" &
 PID=$!

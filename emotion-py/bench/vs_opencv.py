@@ -3,7 +3,7 @@
 same photos, in one process: end-to-end time (detect + classify every face) and detection recall
 at IoU >= 0.4 on the labelled faces.
 
-    pip install opencv-python-headless onnxruntime pillow    # beside the emotion wheel
+    pip install "opencv-python-headless<5" onnxruntime pillow    # beside the wheel (OpenCV 5 drops the Haar cascades)
     python emotion-py/bench/vs_opencv.py [--photos ../shared/photos] [--passes 3]
 
 Photos: every image under --photos (recursive); labelled boxes from face-boxes.csv there
