@@ -36,7 +36,7 @@ pub enum Error {
     InvalidOption { name: &'static str, value: String, expected: &'static str },
 
     /// A video frame's timestamp that is not finite or not later than the previous frame's.
-    #[error("invalid frame time {time_ms} ms: {reason} (previous frame at {previous_ms:?} ms)")]
+    #[error("invalid frame time {time_ms} ms: {reason}{}", previous_frame(previous_ms))]
     InvalidTimestamp { time_ms: f64, previous_ms: Option<f64>, reason: &'static str },
 
     /// A caller-supplied bounding box that is empty, not finite, or entirely outside the image.
@@ -83,3 +83,8 @@ pub enum Error {
 
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// " (previous frame at T ms)", or nothing before the first frame.
+fn previous_frame(previous_ms: &Option<f64>) -> String {
+    previous_ms.map(|p| format!(" (previous frame at {p} ms)")).unwrap_or_default()
+}

@@ -1066,7 +1066,14 @@ impl Tracker {
             Some(a) => Arc::clone(&a.inner),
             None => Arc::new(py.detach(emotion_core::Analyzer::new).map_err(|e| to_py_err(py, e))?),
         };
-        let interval = unsigned("detection_interval", detection_interval).map_err(|e| to_py_err(py, e))?;
+        // Out of u32 (negative): the core's own range message, not unsigned()'s ">= 0".
+        let interval = u32::try_from(detection_interval)
+            .map_err(|_| Error::InvalidOption {
+                name: "detection_interval",
+                value: detection_interval.to_string(),
+                expected: "must be in [1, 1000] frames",
+            })
+            .map_err(|e| to_py_err(py, e))?;
         let options = emotion_core::TrackerOptions::default()
             .with_detection_interval(interval)
             .with_search_margin(search_margin)

@@ -42,6 +42,11 @@ fn main() -> ExitCode {
         println!("{}", report::model_info_json(&analyzer));
         return ExitCode::SUCCESS;
     }
+    // Video options are bad arguments like any other (exit 2), even when no input is a video.
+    if let Err(e) = args.video.options().validate() {
+        eprintln!("emotion: {e}");
+        return ExitCode::from(2);
+    }
     if let Some(dir) = &args.annotate {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("emotion: cannot create {}: {e}", dir.display());

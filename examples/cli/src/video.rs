@@ -92,6 +92,14 @@ struct Probe {
     frames: Option<u64>,
 }
 
+/// `file:PATH` for ffmpeg and ffprobe: a local path that looks like an option (`-x.mp4`) or a
+/// protocol (`a:b.mp4`, `pipe:0.mp4`) is still read as a file.
+fn local(path: &Path) -> std::ffi::OsString {
+    let mut arg = std::ffi::OsString::from("file:");
+    arg.push(path);
+    arg
+}
+
 fn probe(file: &Path) -> Result<Probe, String> {
     if !file.is_file() {
         return Err(if file.exists() { "not a file".into() } else { "no such file".into() });
@@ -100,7 +108,7 @@ fn probe(file: &Path) -> Result<Probe, String> {
         Command::new("ffprobe")
             .args(["-v", "error", "-select_streams", "v:0", "-of", "json"])
             .args(["-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate,nb_frames:stream_side_data=rotation:stream_tags=rotate"])
-            .arg(file)
+            .arg(local(file))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
@@ -169,7 +177,7 @@ impl Encoder {
                 // yuv420p (what players expect) needs even sides.
                 .args(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
                 .args(["-movflags", "+faststart"])
-                .arg(&path)
+                .arg(local(&path))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped()),
@@ -226,7 +234,7 @@ pub fn process(
     let mut decoder = spawn(
         Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-xerror", "-i"])
-            .arg(file)
+            .arg(local(file))
             .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

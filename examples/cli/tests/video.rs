@@ -102,7 +102,29 @@ fn one_line_per_frame_with_a_stable_track_and_an_annotated_mp4() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "320,240,20", "{}", mp4.display());
+
+    // File names that ffmpeg would read as an option or a protocol are still files.
+    for odd in ["-i.mp4", "pipe:0.mp4", "a:b.mp4"] {
+        std::fs::copy(&clip, dir.join(odd)).unwrap();
+        let out = Command::new(BIN).current_dir(&dir).arg("--").arg(odd).output().unwrap();
+        assert!(out.status.success(), "{odd}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 20, "{odd}");
+    }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_video_options_are_bad_arguments_even_without_videos() {
+    // Checked before any input is read: exit code 2, as for every other option.
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/astronaut.png");
+    for (flag, value, name) in
+        [("--detection-interval", "0", "detection_interval"), ("--half-life-ms", "nan", "half_life_ms"), ("--max-age-ms", "inf", "max_age_ms")]
+    {
+        let out = Command::new(BIN).arg(flag).arg(value).arg(&image).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(name), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! `GET /v1/stream`: a WebSocket for live video. The client sends each frame as one binary
 //! message (an encoded image, e.g. a JPEG from a canvas) and waits for the reply before sending
 //! the next, so a connection has at most one frame in flight. Replies are text messages: the
-//! CLI's JSON object for the frame plus `frame` (0-based count on this connection), or
-//! `{"error": {...}}` (the connection stays open; on `overloaded` the client should wait a little).
+//! CLI's JSON object for the frame plus `frame` (0-based count of binary messages on this
+//! connection), or `{"frame": n, "error": {...}}` (the connection stays open; on `overloaded` the
+//! client should wait a little). A text message gets `{"error": ...}` without `frame`.
 //! A message over `--max-body` bytes ends the connection with close code 1009.
 //!
 //! Each connection has its own `emotion_core::Tracker` (the library's default tracker settings):
@@ -63,10 +64,11 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
                 let time_ms = (start.elapsed().as_secs_f64() * 1e3).max(previous_ms + 1e-3);
                 previous_ms = time_ms;
                 let reply = if options.whole_image {
-                    analyze_frame(&state, bytes, &options, frame).await
+                    analyze_frame(&state, bytes, &options).await
                 } else {
-                    track_frame(&state, &mut tracker, bytes, &options, frame, time_ms).await
+                    track_frame(&state, &mut tracker, bytes, &options, time_ms).await
                 };
+                let reply = with_frame(&reply, frame);
                 frame += 1;
                 reply
             }
@@ -96,15 +98,15 @@ where
     }
 }
 
-/// The reply to one frame classified as a whole (`whole_image=true`): the report with `frame`
-/// added, or an error object.
-async fn analyze_frame(state: &Arc<AppState>, bytes: axum::body::Bytes, options: &AnalyzeOptions, frame: u64) -> String {
+/// The reply to one frame classified as a whole (`whole_image=true`): the report, or an error
+/// object.
+async fn analyze_frame(state: &Arc<AppState>, bytes: axum::body::Bytes, options: &AnalyzeOptions) -> String {
     if bytes.is_empty() {
         return ApiError::bad_image("the image is empty (0 bytes)").to_json();
     }
     let options = options.clone();
     match admitted(state, move |e| e.analyze_bytes(&bytes, &options)).await {
-        Ok(Ok(analysis)) => with_frame(&report_json(state, "", &analysis), frame),
+        Ok(Ok(analysis)) => report_json(state, "", &analysis),
         Ok(Err(e)) => ApiError::from(e).to_json(),
         Err(e) => e.to_json(),
     }
@@ -117,7 +119,6 @@ async fn track_frame(
     tracker: &mut Option<Tracker>,
     bytes: axum::body::Bytes,
     options: &AnalyzeOptions,
-    frame: u64,
     time_ms: f64,
 ) -> String {
     if bytes.is_empty() {
@@ -139,7 +140,7 @@ async fn track_frame(
         Ok((back, result)) => {
             *tracker = Some(back);
             match result {
-                Ok(analysis) => with_frame(&report_json(state, "", &analysis), frame),
+                Ok(analysis) => report_json(state, "", &analysis),
                 Err(e) => ApiError::from(e).to_json(),
             }
         }
@@ -147,7 +148,7 @@ async fn track_frame(
     }
 }
 
-/// `{"frame": n, ...report}`: the report object with the frame count in front.
+/// `{"frame": n, ...}`: the report or error object with the frame count in front.
 fn with_frame(report: &str, frame: u64) -> String {
     match report.strip_prefix('{') {
         Some(rest) => format!("{{\"frame\":{frame},{rest}"),

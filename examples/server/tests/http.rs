@@ -381,6 +381,7 @@ async fn websocket_streams_frames() {
     // A bad frame gets an error and the connection stays usable.
     let bad = exchange(&mut ws, Message::binary(b"not an image".to_vec())).await;
     assert_eq!(error_code(&bad), "bad_image");
+    assert_eq!(bad["frame"], 1, "an error names the frame it answers");
     let text = exchange(&mut ws, Message::text("hello")).await;
     assert_eq!(error_code(&text), "invalid_request");
     let third = exchange(&mut ws, Message::binary(bytes.clone())).await;
