@@ -255,15 +255,12 @@ impl Engine {
         time_ms: f64,
     ) -> emotion_core::Result<Analysis<TrackedFace>> {
         let t0 = Instant::now();
-        let loaded = emotion_core::decode_image(bytes, &LoadOptions::default().allow_partial(options.allow_partial))?;
-        let img = &loaded.image;
+        let (loaded, image) = decode(bytes, options)?;
         let t1 = Instant::now();
-        let faces = tracker.update(&ImageView::try_from(img)?, time_ms)?;
+        let faces = tracker.update(&ImageView::try_from(&loaded.image)?, time_ms)?;
         let t2 = Instant::now();
-        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         let timings =
             Timings { decode_ms: ms(t0, t1), detect_ms: None, classify_ms: None, track_ms: Some(ms(t1, t2)), total_ms: ms(t0, t2) };
-        let image = ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
         Ok(Analysis { image, faces, timings })
     }
 
@@ -275,7 +272,7 @@ impl Engine {
         let own = self.analyzer_for(&options.apply(&self.settings))?;
         let analyzer = own.as_ref().unwrap_or(&self.analyzer);
         let t0 = Instant::now();
-        let loaded = emotion_core::decode_image(bytes, &LoadOptions::default().allow_partial(options.allow_partial))?;
+        let (loaded, image) = decode(bytes, options)?;
         let img = &loaded.image;
         let view = ImageView::try_from(img)?;
         let t1 = Instant::now();
@@ -288,7 +285,6 @@ impl Engine {
             (analyzer.classify_detections(&view, &detections)?, t2)
         };
         let t3 = Instant::now();
-        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         let timings = Timings {
             decode_ms: ms(t0, t1),
             detect_ms: Some(ms(t1, t2)),
@@ -296,7 +292,19 @@ impl Engine {
             track_ms: None,
             total_ms: ms(t0, t3),
         };
-        let image = ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
         Ok(Analysis { image, faces, timings })
     }
+}
+
+/// Decodes one encoded image as the request's `allow_partial` says; the image and what the
+/// answer says about it.
+fn decode(bytes: &[u8], options: &AnalyzeOptions) -> emotion_core::Result<(emotion_core::LoadedImage, ImageMeta)> {
+    let loaded = emotion_core::decode_image(bytes, &LoadOptions::default().allow_partial(options.allow_partial))?;
+    let meta = ImageMeta { width: loaded.image.width(), height: loaded.image.height(), partial: loaded.partial };
+    Ok((loaded, meta))
+}
+
+/// Milliseconds from `a` to `b`.
+fn ms(a: Instant, b: Instant) -> f64 {
+    (b - a).as_secs_f64() * 1e3
 }

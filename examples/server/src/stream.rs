@@ -63,7 +63,9 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
                 // The tracker wants strictly increasing times.
                 let time_ms = (start.elapsed().as_secs_f64() * 1e3).max(previous_ms + 1e-3);
                 previous_ms = time_ms;
-                let reply = if options.whole_image {
+                let reply = if bytes.is_empty() {
+                    ApiError::bad_image("the image is empty (0 bytes)").to_json()
+                } else if options.whole_image {
                     analyze_frame(&state, bytes, &options).await
                 } else {
                     track_frame(&state, &mut tracker, bytes, &options, time_ms).await
@@ -101,9 +103,6 @@ where
 /// The reply to one frame classified as a whole (`whole_image=true`): the report, or an error
 /// object.
 async fn analyze_frame(state: &Arc<AppState>, bytes: axum::body::Bytes, options: &AnalyzeOptions) -> String {
-    if bytes.is_empty() {
-        return ApiError::bad_image("the image is empty (0 bytes)").to_json();
-    }
     let options = options.clone();
     match admitted(state, move |e| e.analyze_bytes(&bytes, &options)).await {
         Ok(Ok(analysis)) => report_json(state, "", &analysis),
@@ -121,9 +120,6 @@ async fn track_frame(
     options: &AnalyzeOptions,
     time_ms: f64,
 ) -> String {
-    if bytes.is_empty() {
-        return ApiError::bad_image("the image is empty (0 bytes)").to_json();
-    }
     let mut own = match tracker.take() {
         Some(t) => t,
         None => match state.engine.tracker(options) {
