@@ -85,19 +85,23 @@ pub fn load_image(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loade
 /// As [`load_image`], without [`Error::Io`].
 pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> {
     let decode = |message: String| Error::Decode { path: Default::default(), message };
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode(e.to_string()))?;
     let format = reader.format();
-    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
-    let (width, height) = decoder.dimensions();
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > DEFAULT_MAX_PIXELS {
-        return Err(Error::ImageTooLarge { width, height, pixels, limit: DEFAULT_MAX_PIXELS });
+    // The size the header declares, read from the bytes before any decoder runs: decoders refuse
+    // some huge sizes with their own errors ("Memory limit exceeded", "Image too large") or
+    // reserve memory for them while reading the header.
+    if let Some((width, height)) = format.and_then(|f| declared_size(bytes, f)) {
+        check_size(width, height)?;
     }
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(DEFAULT_MAX_PIXELS * 8);
-    decoder.set_limits(limits).map_err(|e| decode(e.to_string()))?;
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
+    // Again as the decoder sees it (formats or header forms `declared_size` does not read).
+    let (width, height) = decoder.dimensions();
+    check_size(width, height)?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
 
     let strict = if format == Some(ImageFormat::Jpeg) { jpeg_strict(bytes) } else { Ok(None) };
@@ -115,6 +119,113 @@ pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> 
     };
     img.apply_orientation(orientation);
     Ok(LoadedImage { image: img.into_rgb8(), partial: decode_error.is_some(), decode_error })
+}
+
+/// [`Error::ImageTooLarge`] when `width` x `height` is over [`DEFAULT_MAX_PIXELS`].
+fn check_size(width: u32, height: u32) -> Result<()> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > DEFAULT_MAX_PIXELS {
+        return Err(Error::ImageTooLarge { width, height, pixels, limit: DEFAULT_MAX_PIXELS });
+    }
+    Ok(())
+}
+
+/// The width and height a PNG, GIF, BMP, JPEG, TIFF or WebP header declares, read from the bytes
+/// as the format's specification places them; `None` where the header is not in the expected
+/// form (the decoder then reports what is wrong, or its own dimensions are checked).
+fn declared_size(b: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    let le16 = |at: usize| b.get(at..at + 2).map(|x| u32::from(u16::from_le_bytes([x[0], x[1]])));
+    let le24 = |at: usize| b.get(at..at + 3).map(|x| u32::from_le_bytes([x[0], x[1], x[2], 0]));
+    let le32 = |at: usize| b.get(at..at + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    let be32 = |at: usize| b.get(at..at + 4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]));
+    match format {
+        // Signature, then the IHDR chunk: length, type, width, height (big-endian).
+        ImageFormat::Png => (b.get(12..16)? == b"IHDR").then_some((be32(16)?, be32(20)?)),
+        // The logical screen: width and height after the 6-byte signature.
+        ImageFormat::Gif => Some((le16(6)?, le16(8)?)),
+        // The DIB header after the 14-byte file header: 16-bit sides in the old 12-byte form,
+        // signed 32-bit ones (a negative height is a top-down image) in the others.
+        ImageFormat::Bmp => match le32(14)? {
+            12 => Some((le16(18)?, le16(20)?)),
+            _ => Some(((le32(18)? as i32).unsigned_abs(), (le32(22)? as i32).unsigned_abs())),
+        },
+        ImageFormat::Jpeg => jpeg_size(b),
+        ImageFormat::Tiff => tiff_size(b),
+        ImageFormat::WebP => {
+            if b.get(0..4)? != b"RIFF" || b.get(8..12)? != b"WEBP" {
+                return None;
+            }
+            match b.get(12..16)? {
+                // Extended: the canvas, 24-bit sides minus one.
+                b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
+                // Lossless: signature 0x2F, then 14-bit sides minus one.
+                b"VP8L" if *b.get(20)? == 0x2F => {
+                    let bits = le32(21)?;
+                    Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+                }
+                // Lossy: a 3-byte frame tag, the start code, then 14-bit sides (and 2 scale bits).
+                b"VP8 " if b.get(23..26)? == [0x9D, 0x01, 0x2A] => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The sides in a JPEG's frame header (the first SOF segment).
+fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |at: usize| b.get(at..at + 2).map(|x| u32::from(u16::from_be_bytes([x[0], x[1]])));
+    let mut at = 2; // after SOI
+    loop {
+        if *b.get(at)? != 0xFF {
+            return None;
+        }
+        match *b.get(at + 1)? {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            // Markers without a length.
+            0x01 | 0xD0..=0xD7 => at += 2,
+            // SOF0-SOF15 but DHT, JPG and DAC: length, precision, height, width.
+            m @ 0xC0..=0xCF if !matches!(m, 0xC4 | 0xC8 | 0xCC) => return Some((be16(at + 7)?, be16(at + 5)?)),
+            // End of image or start of scan before any frame header.
+            0xD9 | 0xDA => return None,
+            _ => at += 2 + be16(at + 2)? as usize,
+        }
+    }
+}
+
+/// ImageWidth and ImageLength of a classic TIFF's first directory.
+fn tiff_size(b: &[u8]) -> Option<(u32, u32)> {
+    let little = match b.get(0..4)? {
+        b"II*\0" => true,
+        b"MM\0*" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| {
+        let x: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
+        Some(if little { u16::from_le_bytes(x) } else { u16::from_be_bytes(x) })
+    };
+    let u32_at = |at: usize| {
+        let x: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        Some(if little { u32::from_le_bytes(x) } else { u32::from_be_bytes(x) })
+    };
+    let ifd = u32_at(4)? as usize;
+    let (mut width, mut height) = (None, None);
+    for i in 0..usize::from(u16_at(ifd)?) {
+        let entry = ifd + 2 + 12 * i;
+        // A SHORT or LONG value, held in the entry itself.
+        let value = match u16_at(entry + 2)? {
+            3 => u32::from(u16_at(entry + 8)?),
+            4 => u32_at(entry + 8)?,
+            _ => continue,
+        };
+        match u16_at(entry)? {
+            256 => width = Some(value),
+            257 => height = Some(value),
+            _ => {}
+        }
+    }
+    Some((width?, height?))
 }
 
 /// Decodes a JPEG with zune-jpeg in strict mode, with the output colour space `image` would

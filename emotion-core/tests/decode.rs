@@ -96,3 +96,136 @@ fn strict_jpeg_decoding_matches_the_image_crate_on_intact_photos() {
     assert_eq!(load_rgb(&multiface).unwrap(), image::open(&multiface).unwrap().into_rgb8());
     assert!(n >= 10, "{n} photos");
 }
+
+/// CRC-32 (ISO-HDLC, as PNG chunks use).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// A 16 x 8 image encoded in `format` whose header then declares `w` x `h` pixels (the pixel
+/// data stays that of 16 x 8). WebP is lossless (`VP8L`, sides up to 16384).
+fn declaring(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
+    let img = image::DynamicImage::ImageRgb8(image::imageops::thumbnail(&common::sample(), 16, 8));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    let mut b = out.into_inner();
+    let put = |b: &mut Vec<u8>, at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
+    match format {
+        ImageFormat::Png => {
+            assert_eq!(&b[12..16], b"IHDR");
+            put(&mut b, 16, &w.to_be_bytes());
+            put(&mut b, 20, &h.to_be_bytes());
+            let crc = crc32(&b[12..29]);
+            put(&mut b, 29, &crc.to_be_bytes());
+        }
+        ImageFormat::Gif => {
+            put(&mut b, 6, &(w as u16).to_le_bytes());
+            put(&mut b, 8, &(h as u16).to_le_bytes());
+        }
+        ImageFormat::Jpeg => {
+            let sof = b.windows(2).position(|m| m == [0xFF, 0xC0]).expect("a baseline JPEG");
+            put(&mut b, sof + 5, &(h as u16).to_be_bytes());
+            put(&mut b, sof + 7, &(w as u16).to_be_bytes());
+        }
+        ImageFormat::Bmp => {
+            put(&mut b, 18, &(w as i32).to_le_bytes());
+            put(&mut b, 22, &(h as i32).to_le_bytes());
+        }
+        ImageFormat::Tiff => {
+            assert_eq!(&b[..4], b"II*\0");
+            let ifd = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+            let count = u16::from_le_bytes([b[ifd], b[ifd + 1]]) as usize;
+            for e in (0..count).map(|i| ifd + 2 + 12 * i) {
+                let value = match u16::from_le_bytes([b[e], b[e + 1]]) {
+                    256 => w,
+                    257 => h,
+                    _ => continue,
+                };
+                put(&mut b, e + 2, &4u16.to_le_bytes()); // LONG
+                put(&mut b, e + 8, &value.to_le_bytes());
+            }
+        }
+        ImageFormat::WebP => {
+            assert_eq!((&b[12..16], b[20]), (&b"VP8L"[..], 0x2F));
+            let bits = u32::from_le_bytes(b[21..25].try_into().unwrap());
+            let bits = (bits & !0x0FFF_FFFF) | (w - 1) | ((h - 1) << 14);
+            put(&mut b, 21, &bits.to_le_bytes());
+        }
+        other => panic!("{other:?}"),
+    }
+    b
+}
+
+/// `bytes` wrapped in a WebP `VP8X` header declaring a `w` x `h` canvas.
+fn webp_extended(lossless: &[u8], w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"RIFF\0\0\0\0WEBPVP8X".to_vec();
+    out.extend_from_slice(&10u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    out.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    out.extend_from_slice(&lossless[12..]);
+    let size = (out.len() - 8) as u32;
+    out[4..8].copy_from_slice(&size.to_le_bytes());
+    out
+}
+
+#[test]
+fn declared_sizes_over_the_limit_are_image_too_large_in_every_format() {
+    use ImageFormat::{Bmp, Gif, Jpeg, Png, Tiff, WebP};
+    let limit = emotion_core::DEFAULT_MAX_PIXELS;
+    let mut cases: Vec<(&str, Vec<u8>, u32, u32)> = [
+        (Png, 200_000_000, 1),
+        (Png, 1, 200_000_000),
+        (Png, 20_000, 10_000),
+        (Png, 100_000, 100_000),
+        (Png, 11_000, 10_000),
+        (Gif, 65_535, 65_535),
+        (Gif, 65_535, 2_000),
+        (Jpeg, 65_535, 65_535),
+        (Jpeg, 65_535, 2_000),
+        (Bmp, 200_000_000, 1),
+        (Bmp, 70_000, 70_000),
+        (Bmp, 20_000, 10_000),
+        (Tiff, 200_000_000, 1),
+        (Tiff, 20_000, 10_000),
+        (WebP, 16_384, 16_384),
+        (WebP, 16_384, 7_000),
+        (WebP, 16_383, 16_383),
+    ]
+    .into_iter()
+    .map(|(f, w, h)| (f.extensions_str()[0], declaring(f, w, h), w, h))
+    .collect();
+    let small_webp = declaring(WebP, 16, 8);
+    cases.push(("webp VP8X", webp_extended(&small_webp, 16_000_000, 16), 16_000_000, 16));
+    cases.push(("webp VP8X", webp_extended(&declaring(WebP, 16_384, 16_384), 16_384, 16_384), 16_384, 16_384));
+    let mut wrong = Vec::new();
+    for (name, bytes, w, h) in cases {
+        assert!(u64::from(w) * u64::from(h) > limit);
+        for options in [LoadOptions::default(), LoadOptions::default().allow_partial(true)] {
+            match emotion_core::decode_image(&bytes, &options) {
+                Err(Error::ImageTooLarge { width, height, pixels, limit: l }) => {
+                    assert_eq!((width, height, pixels, l), (w, h, u64::from(w) * u64::from(h), limit), "{name}")
+                }
+                other => wrong.push(format!("{name} declaring {w}x{h}: {other:?}")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "expected ImageTooLarge:\n{}", wrong.join("\n"));
+    // The forged headers are otherwise intact: at a size within the limit they decode as far as
+    // their data goes (the partial opt-in), or fail as damaged data, never as too large.
+    let partial = LoadOptions::default().allow_partial(true);
+    assert!(emotion_core::decode_image(&webp_extended(&small_webp, 16, 8), &partial).is_ok());
+    for f in [Png, Gif, Jpeg, Bmp, Tiff, WebP] {
+        match emotion_core::decode_image(&declaring(f, 2_000, 1_000), &partial) {
+            Ok(loaded) => assert_eq!(loaded.image.dimensions(), (2_000, 1_000), "{f:?}"),
+            Err(e) => assert!(matches!(e, Error::Decode { .. }), "{f:?}: {e:?}"),
+        }
+    }
+}
