@@ -130,102 +130,37 @@ fn check_size(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
-/// The width and height a PNG, GIF, BMP, JPEG, TIFF or WebP header declares, read from the bytes
-/// as the format's specification places them; `None` where the header is not in the expected
-/// form (the decoder then reports what is wrong, or its own dimensions are checked).
-fn declared_size(b: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
-    let le16 = |at: usize| b.get(at..at + 2).map(|x| u32::from(u16::from_le_bytes([x[0], x[1]])));
-    let le24 = |at: usize| b.get(at..at + 3).map(|x| u32::from_le_bytes([x[0], x[1], x[2], 0]));
-    let le32 = |at: usize| b.get(at..at + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
-    let be32 = |at: usize| b.get(at..at + 4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]));
+/// The width and height a PNG, GIF, BMP, JPEG, TIFF or WebP header declares, as the `imagesize`
+/// crate reads them; `None` where it cannot read them or takes the file for another format than
+/// `format` (the decoder then reports what is wrong, or its own dimensions are checked).
+fn declared_size(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    use imagesize::ImageType;
+    let same_format = matches!(
+        (format, imagesize::image_type(bytes).ok()?),
+        (ImageFormat::Png, ImageType::Png)
+            | (ImageFormat::Jpeg, ImageType::Jpeg)
+            | (ImageFormat::Gif, ImageType::Gif)
+            | (ImageFormat::Bmp, ImageType::Bmp)
+            | (ImageFormat::Tiff, ImageType::Tiff)
+            | (ImageFormat::WebP, ImageType::Webp)
+    );
+    if !same_format {
+        return None;
+    }
+    let size = imagesize::blob_size(bytes).ok()?;
+    let (width, height) = (u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?);
     match format {
-        // Signature, then the IHDR chunk: length, type, width, height (big-endian).
-        ImageFormat::Png => (b.get(12..16)? == b"IHDR").then_some((be32(16)?, be32(20)?)),
-        // The logical screen: width and height after the 6-byte signature.
-        ImageFormat::Gif => Some((le16(6)?, le16(8)?)),
-        // The DIB header after the 14-byte file header: 16-bit sides in the old 12-byte form,
-        // signed 32-bit ones (a negative height is a top-down image) in the others.
-        ImageFormat::Bmp => match le32(14)? {
-            12 => Some((le16(18)?, le16(20)?)),
-            _ => Some(((le32(18)? as i32).unsigned_abs(), (le32(22)? as i32).unsigned_abs())),
-        },
-        ImageFormat::Jpeg => jpeg_size(b),
-        ImageFormat::Tiff => tiff_size(b),
-        ImageFormat::WebP => {
-            if b.get(0..4)? != b"RIFF" || b.get(8..12)? != b"WEBP" {
-                return None;
-            }
-            match b.get(12..16)? {
-                // Extended: the canvas, 24-bit sides minus one.
-                b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
-                // Lossless: signature 0x2F, then 14-bit sides minus one.
-                b"VP8L" if *b.get(20)? == 0x2F => {
-                    let bits = le32(21)?;
-                    Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
-                }
-                // Lossy: a 3-byte frame tag, the start code, then 14-bit sides (and 2 scale bits).
-                b"VP8 " if b.get(23..26)? == [0x9D, 0x01, 0x2A] => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
-                _ => None,
-            }
-        }
-        _ => None,
+        // imagesize reads a BMP's sides as unsigned 32-bit numbers after the 14-byte file header,
+        // whatever the form of the DIB header there. In the old 12-byte form (BITMAPCOREHEADER)
+        // they are 16-bit, so that reading is wrong: left to the decoder, whose dimensions are
+        // checked before any pixel is read. In the others they are signed, and a negative height
+        // is a top-down image, not one over 4 billion rows high.
+        ImageFormat::Bmp if bytes.get(14..18) == Some(&12u32.to_le_bytes()[..]) => None,
+        ImageFormat::Bmp => Some(((width as i32).unsigned_abs(), (height as i32).unsigned_abs())),
+        // A lossy WebP frame's sides are 14 bits; imagesize keeps the 2 upscaling bits above them.
+        ImageFormat::WebP if bytes.get(12..16) == Some(&b"VP8 "[..]) => Some((width & 0x3FFF, height & 0x3FFF)),
+        _ => Some((width, height)),
     }
-}
-
-/// The sides in a JPEG's frame header (the first SOF segment).
-fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
-    let be16 = |at: usize| b.get(at..at + 2).map(|x| u32::from(u16::from_be_bytes([x[0], x[1]])));
-    let mut at = 2; // after SOI
-    loop {
-        if *b.get(at)? != 0xFF {
-            return None;
-        }
-        match *b.get(at + 1)? {
-            // Fill bytes before a marker.
-            0xFF => at += 1,
-            // Markers without a length.
-            0x01 | 0xD0..=0xD7 => at += 2,
-            // SOF0-SOF15 but DHT, JPG and DAC: length, precision, height, width.
-            m @ 0xC0..=0xCF if !matches!(m, 0xC4 | 0xC8 | 0xCC) => return Some((be16(at + 7)?, be16(at + 5)?)),
-            // End of image or start of scan before any frame header.
-            0xD9 | 0xDA => return None,
-            _ => at += 2 + be16(at + 2)? as usize,
-        }
-    }
-}
-
-/// ImageWidth and ImageLength of a classic TIFF's first directory.
-fn tiff_size(b: &[u8]) -> Option<(u32, u32)> {
-    let little = match b.get(0..4)? {
-        b"II*\0" => true,
-        b"MM\0*" => false,
-        _ => return None,
-    };
-    let u16_at = |at: usize| {
-        let x: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-        Some(if little { u16::from_le_bytes(x) } else { u16::from_be_bytes(x) })
-    };
-    let u32_at = |at: usize| {
-        let x: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-        Some(if little { u32::from_le_bytes(x) } else { u32::from_be_bytes(x) })
-    };
-    let ifd = u32_at(4)? as usize;
-    let (mut width, mut height) = (None, None);
-    for i in 0..usize::from(u16_at(ifd)?) {
-        let entry = ifd + 2 + 12 * i;
-        // A SHORT or LONG value, held in the entry itself.
-        let value = match u16_at(entry + 2)? {
-            3 => u32::from(u16_at(entry + 8)?),
-            4 => u32_at(entry + 8)?,
-            _ => continue,
-        };
-        match u16_at(entry)? {
-            256 => width = Some(value),
-            257 => height = Some(value),
-            _ => {}
-        }
-    }
-    Some((width?, height?))
 }
 
 /// Decodes a JPEG with zune-jpeg in strict mode, with the output colour space `image` would

@@ -229,3 +229,76 @@ fn declared_sizes_over_the_limit_are_image_too_large_in_every_format() {
         }
     }
 }
+
+/// A 16 x 8 BMP in the old OS/2 form: the 12-byte BITMAPCOREHEADER, whose sides are 16-bit,
+/// declaring `w` x `h` (the pixel rows stay those of 16 x 8).
+fn bmp_core(w: u16, h: u16) -> Vec<u8> {
+    let row = [0x40u8; 16 * 3];
+    let mut out = b"BM".to_vec();
+    out.extend_from_slice(&(26 + 8 * row.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&26u32.to_le_bytes());
+    out.extend_from_slice(&12u32.to_le_bytes());
+    for v in [w, h, 1, 24] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    (0..8).for_each(|_| out.extend_from_slice(&row));
+    out
+}
+
+/// The start of a lossy WebP (`VP8 `) whose key frame declares `w` x `h` with the 2 upscaling
+/// bits above each 14-bit side set to `scale`; no frame data follows.
+fn webp_lossy(w: u16, h: u16, scale: u16) -> Vec<u8> {
+    let mut frame = vec![0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A]; // key frame, shown; start code
+    frame.extend_from_slice(&(w | scale << 14).to_le_bytes());
+    frame.extend_from_slice(&(h | scale << 14).to_le_bytes());
+    frame.extend_from_slice(&[0; 20]);
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(4 + 8 + frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WEBPVP8 ");
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(&frame);
+    out
+}
+
+/// Header forms where a side is not the plain unsigned number at its place: a BMP's negative
+/// height (a top-down image), the 16-bit sides of the old BMP core header, the upscaling bits
+/// of a lossy WebP. None of them makes a small image too large, and oversized ones still are.
+#[test]
+fn declared_sizes_are_read_as_the_format_defines_them() {
+    let partial = LoadOptions::default().allow_partial(true);
+    // The size refused as too large; `None` when the file decodes (as far as its data goes) or is
+    // a decode error.
+    let too_large = |bytes: &[u8]| match emotion_core::decode_image(bytes, &partial) {
+        Err(Error::ImageTooLarge { width, height, .. }) => Some((width, height)),
+        Ok(_) | Err(Error::Decode { .. }) => None,
+        Err(e) => panic!("expected ImageTooLarge, Decode or Ok, got {e:?}"),
+    };
+
+    // Top-down BMP: the same rows in the opposite order.
+    let bottom_up = declaring(ImageFormat::Bmp, 16, 8);
+    let mut top_down = bottom_up.clone();
+    top_down[22..26].copy_from_slice(&(-8i32).to_le_bytes());
+    let flipped = image::imageops::flip_vertical(&emotion_core::decode_image(&bottom_up, &partial).unwrap().image);
+    assert_eq!(emotion_core::decode_image(&top_down, &LoadOptions::default()).unwrap().image, flipped);
+    let mut huge = declaring(ImageFormat::Bmp, 70_000, 8);
+    huge[22..26].copy_from_slice(&(-70_000i32).to_le_bytes());
+    assert_eq!(too_large(&huge), Some((70_000, 70_000)));
+
+    // BMP core header: 16-bit sides; the largest it can declare is refused by the decoder's own
+    // dimensions.
+    let core = emotion_core::decode_image(&bmp_core(16, 8), &LoadOptions::default()).unwrap();
+    assert_eq!(core.image.dimensions(), (16, 8));
+    assert_eq!(too_large(&bmp_core(65_535, 65_535)), Some((65_535, 65_535)));
+    assert_eq!(too_large(&bmp_core(20_000, 10_000)), Some((20_000, 10_000)));
+    match emotion_core::decode_image(&bmp_core(2_000, 1_000), &partial) {
+        Ok(loaded) => assert_eq!(loaded.image.dimensions(), (2_000, 1_000)),
+        Err(e) => assert!(matches!(e, Error::Decode { .. }), "{e:?}"),
+    }
+
+    // Lossy WebP: the upscaling bits are no part of the size.
+    for scale in 0..4 {
+        assert_eq!(too_large(&webp_lossy(1_000, 1_000, scale)), None, "scale {scale}");
+        assert_eq!(too_large(&webp_lossy(16_383, 16_383, scale)), Some((16_383, 16_383)), "scale {scale}");
+    }
+}
