@@ -85,19 +85,23 @@ pub fn load_image(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loade
 /// As [`load_image`], without [`Error::Io`].
 pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> {
     let decode = |message: String| Error::Decode { path: Default::default(), message };
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode(e.to_string()))?;
     let format = reader.format();
-    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
-    let (width, height) = decoder.dimensions();
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > DEFAULT_MAX_PIXELS {
-        return Err(Error::ImageTooLarge { width, height, pixels, limit: DEFAULT_MAX_PIXELS });
+    // The size the header declares, read from the bytes before any decoder runs: decoders refuse
+    // some huge sizes with their own errors ("Memory limit exceeded", "Image too large") or
+    // reserve memory for them while reading the header.
+    if let Some((width, height)) = format.and_then(|f| declared_size(bytes, f)) {
+        check_size(width, height)?;
     }
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(DEFAULT_MAX_PIXELS * 8);
-    decoder.set_limits(limits).map_err(|e| decode(e.to_string()))?;
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| decode(e.to_string()))?;
+    // Again as the decoder sees it (formats or header forms `declared_size` does not read).
+    let (width, height) = decoder.dimensions();
+    check_size(width, height)?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
 
     let strict = if format == Some(ImageFormat::Jpeg) { jpeg_strict(bytes) } else { Ok(None) };
@@ -115,6 +119,48 @@ pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> 
     };
     img.apply_orientation(orientation);
     Ok(LoadedImage { image: img.into_rgb8(), partial: decode_error.is_some(), decode_error })
+}
+
+/// [`Error::ImageTooLarge`] when `width` x `height` is over [`DEFAULT_MAX_PIXELS`].
+fn check_size(width: u32, height: u32) -> Result<()> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > DEFAULT_MAX_PIXELS {
+        return Err(Error::ImageTooLarge { width, height, pixels, limit: DEFAULT_MAX_PIXELS });
+    }
+    Ok(())
+}
+
+/// The width and height a PNG, GIF, BMP, JPEG, TIFF or WebP header declares, as the `imagesize`
+/// crate reads them; `None` where it cannot read them or takes the file for another format than
+/// `format` (the decoder then reports what is wrong, or its own dimensions are checked).
+fn declared_size(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    use imagesize::ImageType;
+    let same_format = matches!(
+        (format, imagesize::image_type(bytes).ok()?),
+        (ImageFormat::Png, ImageType::Png)
+            | (ImageFormat::Jpeg, ImageType::Jpeg)
+            | (ImageFormat::Gif, ImageType::Gif)
+            | (ImageFormat::Bmp, ImageType::Bmp)
+            | (ImageFormat::Tiff, ImageType::Tiff)
+            | (ImageFormat::WebP, ImageType::Webp)
+    );
+    if !same_format {
+        return None;
+    }
+    let size = imagesize::blob_size(bytes).ok()?;
+    let (width, height) = (u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?);
+    match format {
+        // imagesize reads a BMP's sides as unsigned 32-bit numbers after the 14-byte file header,
+        // whatever the form of the DIB header there. In the old 12-byte form (BITMAPCOREHEADER)
+        // they are 16-bit, so that reading is wrong: left to the decoder, whose dimensions are
+        // checked before any pixel is read. In the others they are signed, and a negative height
+        // is a top-down image, not one over 4 billion rows high.
+        ImageFormat::Bmp if bytes.get(14..18) == Some(&12u32.to_le_bytes()[..]) => None,
+        ImageFormat::Bmp => Some(((width as i32).unsigned_abs(), (height as i32).unsigned_abs())),
+        // A lossy WebP frame's sides are 14 bits; imagesize keeps the 2 upscaling bits above them.
+        ImageFormat::WebP if bytes.get(12..16) == Some(&b"VP8 "[..]) => Some((width & 0x3FFF, height & 0x3FFF)),
+        _ => Some((width, height)),
+    }
 }
 
 /// Decodes a JPEG with zune-jpeg in strict mode, with the output colour space `image` would

@@ -96,3 +96,209 @@ fn strict_jpeg_decoding_matches_the_image_crate_on_intact_photos() {
     assert_eq!(load_rgb(&multiface).unwrap(), image::open(&multiface).unwrap().into_rgb8());
     assert!(n >= 10, "{n} photos");
 }
+
+/// CRC-32 (ISO-HDLC, as PNG chunks use).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// A 16 x 8 image encoded in `format` whose header then declares `w` x `h` pixels (the pixel
+/// data stays that of 16 x 8). WebP is lossless (`VP8L`, sides up to 16384).
+fn declaring(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
+    let img = image::DynamicImage::ImageRgb8(image::imageops::thumbnail(&common::sample(), 16, 8));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    let mut b = out.into_inner();
+    let put = |b: &mut Vec<u8>, at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
+    match format {
+        ImageFormat::Png => {
+            assert_eq!(&b[12..16], b"IHDR");
+            put(&mut b, 16, &w.to_be_bytes());
+            put(&mut b, 20, &h.to_be_bytes());
+            let crc = crc32(&b[12..29]);
+            put(&mut b, 29, &crc.to_be_bytes());
+        }
+        ImageFormat::Gif => {
+            put(&mut b, 6, &(w as u16).to_le_bytes());
+            put(&mut b, 8, &(h as u16).to_le_bytes());
+        }
+        ImageFormat::Jpeg => {
+            let sof = b.windows(2).position(|m| m == [0xFF, 0xC0]).expect("a baseline JPEG");
+            put(&mut b, sof + 5, &(h as u16).to_be_bytes());
+            put(&mut b, sof + 7, &(w as u16).to_be_bytes());
+        }
+        ImageFormat::Bmp => {
+            put(&mut b, 18, &(w as i32).to_le_bytes());
+            put(&mut b, 22, &(h as i32).to_le_bytes());
+        }
+        ImageFormat::Tiff => {
+            assert_eq!(&b[..4], b"II*\0");
+            let ifd = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+            let count = u16::from_le_bytes([b[ifd], b[ifd + 1]]) as usize;
+            for e in (0..count).map(|i| ifd + 2 + 12 * i) {
+                let value = match u16::from_le_bytes([b[e], b[e + 1]]) {
+                    256 => w,
+                    257 => h,
+                    _ => continue,
+                };
+                put(&mut b, e + 2, &4u16.to_le_bytes()); // LONG
+                put(&mut b, e + 8, &value.to_le_bytes());
+            }
+        }
+        ImageFormat::WebP => {
+            assert_eq!((&b[12..16], b[20]), (&b"VP8L"[..], 0x2F));
+            let bits = u32::from_le_bytes(b[21..25].try_into().unwrap());
+            let bits = (bits & !0x0FFF_FFFF) | (w - 1) | ((h - 1) << 14);
+            put(&mut b, 21, &bits.to_le_bytes());
+        }
+        other => panic!("{other:?}"),
+    }
+    b
+}
+
+/// `bytes` wrapped in a WebP `VP8X` header declaring a `w` x `h` canvas.
+fn webp_extended(lossless: &[u8], w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"RIFF\0\0\0\0WEBPVP8X".to_vec();
+    out.extend_from_slice(&10u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    out.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    out.extend_from_slice(&lossless[12..]);
+    let size = (out.len() - 8) as u32;
+    out[4..8].copy_from_slice(&size.to_le_bytes());
+    out
+}
+
+#[test]
+fn declared_sizes_over_the_limit_are_image_too_large_in_every_format() {
+    use ImageFormat::{Bmp, Gif, Jpeg, Png, Tiff, WebP};
+    let limit = emotion_core::DEFAULT_MAX_PIXELS;
+    let mut cases: Vec<(&str, Vec<u8>, u32, u32)> = [
+        (Png, 200_000_000, 1),
+        (Png, 1, 200_000_000),
+        (Png, 20_000, 10_000),
+        (Png, 100_000, 100_000),
+        (Png, 11_000, 10_000),
+        (Gif, 65_535, 65_535),
+        (Gif, 65_535, 2_000),
+        (Jpeg, 65_535, 65_535),
+        (Jpeg, 65_535, 2_000),
+        (Bmp, 200_000_000, 1),
+        (Bmp, 70_000, 70_000),
+        (Bmp, 20_000, 10_000),
+        (Tiff, 200_000_000, 1),
+        (Tiff, 20_000, 10_000),
+        (WebP, 16_384, 16_384),
+        (WebP, 16_384, 7_000),
+        (WebP, 16_383, 16_383),
+    ]
+    .into_iter()
+    .map(|(f, w, h)| (f.extensions_str()[0], declaring(f, w, h), w, h))
+    .collect();
+    let small_webp = declaring(WebP, 16, 8);
+    cases.push(("webp VP8X", webp_extended(&small_webp, 16_000_000, 16), 16_000_000, 16));
+    cases.push(("webp VP8X", webp_extended(&declaring(WebP, 16_384, 16_384), 16_384, 16_384), 16_384, 16_384));
+    let mut wrong = Vec::new();
+    for (name, bytes, w, h) in cases {
+        assert!(u64::from(w) * u64::from(h) > limit);
+        for options in [LoadOptions::default(), LoadOptions::default().allow_partial(true)] {
+            match emotion_core::decode_image(&bytes, &options) {
+                Err(Error::ImageTooLarge { width, height, pixels, limit: l }) => {
+                    assert_eq!((width, height, pixels, l), (w, h, u64::from(w) * u64::from(h), limit), "{name}")
+                }
+                other => wrong.push(format!("{name} declaring {w}x{h}: {other:?}")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "expected ImageTooLarge:\n{}", wrong.join("\n"));
+    // The forged headers are otherwise intact: at a size within the limit they decode as far as
+    // their data goes (the partial opt-in), or fail as damaged data, never as too large.
+    let partial = LoadOptions::default().allow_partial(true);
+    assert!(emotion_core::decode_image(&webp_extended(&small_webp, 16, 8), &partial).is_ok());
+    for f in [Png, Gif, Jpeg, Bmp, Tiff, WebP] {
+        match emotion_core::decode_image(&declaring(f, 2_000, 1_000), &partial) {
+            Ok(loaded) => assert_eq!(loaded.image.dimensions(), (2_000, 1_000), "{f:?}"),
+            Err(e) => assert!(matches!(e, Error::Decode { .. }), "{f:?}: {e:?}"),
+        }
+    }
+}
+
+/// A 16 x 8 BMP in the old OS/2 form: the 12-byte BITMAPCOREHEADER, whose sides are 16-bit,
+/// declaring `w` x `h` (the pixel rows stay those of 16 x 8).
+fn bmp_core(w: u16, h: u16) -> Vec<u8> {
+    let row = [0x40u8; 16 * 3];
+    let mut out = b"BM".to_vec();
+    out.extend_from_slice(&(26 + 8 * row.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&26u32.to_le_bytes());
+    out.extend_from_slice(&12u32.to_le_bytes());
+    for v in [w, h, 1, 24] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    (0..8).for_each(|_| out.extend_from_slice(&row));
+    out
+}
+
+/// The start of a lossy WebP (`VP8 `) whose key frame declares `w` x `h` with the 2 upscaling
+/// bits above each 14-bit side set to `scale`; no frame data follows.
+fn webp_lossy(w: u16, h: u16, scale: u16) -> Vec<u8> {
+    let mut frame = vec![0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A]; // key frame, shown; start code
+    frame.extend_from_slice(&(w | scale << 14).to_le_bytes());
+    frame.extend_from_slice(&(h | scale << 14).to_le_bytes());
+    frame.extend_from_slice(&[0; 20]);
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(4 + 8 + frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WEBPVP8 ");
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(&frame);
+    out
+}
+
+/// Header forms where a side is not the plain unsigned number at its place: a BMP's negative
+/// height (a top-down image), the 16-bit sides of the old BMP core header, the upscaling bits
+/// of a lossy WebP. None of them makes a small image too large, and oversized ones still are.
+#[test]
+fn declared_sizes_are_read_as_the_format_defines_them() {
+    let partial = LoadOptions::default().allow_partial(true);
+    // The size refused as too large; `None` when the file decodes (as far as its data goes) or is
+    // a decode error.
+    let too_large = |bytes: &[u8]| match emotion_core::decode_image(bytes, &partial) {
+        Err(Error::ImageTooLarge { width, height, .. }) => Some((width, height)),
+        Ok(_) | Err(Error::Decode { .. }) => None,
+        Err(e) => panic!("expected ImageTooLarge, Decode or Ok, got {e:?}"),
+    };
+
+    // Top-down BMP: the same rows in the opposite order.
+    let bottom_up = declaring(ImageFormat::Bmp, 16, 8);
+    let mut top_down = bottom_up.clone();
+    top_down[22..26].copy_from_slice(&(-8i32).to_le_bytes());
+    let flipped = image::imageops::flip_vertical(&emotion_core::decode_image(&bottom_up, &partial).unwrap().image);
+    assert_eq!(emotion_core::decode_image(&top_down, &LoadOptions::default()).unwrap().image, flipped);
+    let mut huge = declaring(ImageFormat::Bmp, 70_000, 8);
+    huge[22..26].copy_from_slice(&(-70_000i32).to_le_bytes());
+    assert_eq!(too_large(&huge), Some((70_000, 70_000)));
+
+    // BMP core header: 16-bit sides; the largest it can declare is refused by the decoder's own
+    // dimensions.
+    let core = emotion_core::decode_image(&bmp_core(16, 8), &LoadOptions::default()).unwrap();
+    assert_eq!(core.image.dimensions(), (16, 8));
+    assert_eq!(too_large(&bmp_core(65_535, 65_535)), Some((65_535, 65_535)));
+    assert_eq!(too_large(&bmp_core(20_000, 10_000)), Some((20_000, 10_000)));
+    match emotion_core::decode_image(&bmp_core(2_000, 1_000), &partial) {
+        Ok(loaded) => assert_eq!(loaded.image.dimensions(), (2_000, 1_000)),
+        Err(e) => assert!(matches!(e, Error::Decode { .. }), "{e:?}"),
+    }
+
+    // Lossy WebP: the upscaling bits are no part of the size.
+    for scale in 0..4 {
+        assert_eq!(too_large(&webp_lossy(1_000, 1_000, scale)), None, "scale {scale}");
+        assert_eq!(too_large(&webp_lossy(16_383, 16_383, scale)), Some((16_383, 16_383)), "scale {scale}");
+    }
+}

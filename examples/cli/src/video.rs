@@ -306,7 +306,10 @@ pub fn process(
         }
         Err(e) => return Err(e),
     };
-    if !status.success() {
+    // ffmpeg runs at `-v error`: a message means an error, even when it went on and exited 0, as
+    // for a Matroska or WebM file cut short ("File ended prematurely"; these containers declare no
+    // frame count to compare with).
+    if !status.success() || !messages.trim().is_empty() {
         let what = if frames == 0 { "not a readable video" } else { "decoding stopped (damaged or truncated video?)" };
         return Err(format!("{what} after {frames} frame(s): {}", last_line(&messages)).into());
     }

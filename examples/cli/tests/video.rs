@@ -156,6 +156,32 @@ fn decode_errors_are_clear_and_keep_earlier_frames() {
     assert!((3..10).contains(&lines.len()), "{} frames before the error", lines.len());
     assert_eq!(lines.last().unwrap()["frame"], lines.len() - 1);
     assert!(stderr.contains("cut.avi:") && stderr.contains("truncated"), "{stderr}");
+    // Matroska and WebM declare no frame count and ffmpeg exits 0 on them cut short, after an
+    // error message: still an error, after the frames that decoded.
+    let clips = [("cut.mkv", &["-c:v", "mjpeg", "-q:v", "3"][..]), ("cut.webm", &["-c:v", "libvpx", "-g", "5"][..])];
+    for (name, codec) in clips {
+        let clip = dir.join(name);
+        encode(&clip, &frames(20), codec);
+        let whole = self::lines(&run(&[&clip]));
+        assert_eq!(whole.len(), 20, "{name} whole");
+        let bytes = std::fs::read(&clip).unwrap();
+        std::fs::write(&clip, &bytes[..bytes.len() * 6 / 10]).unwrap();
+        let out = run(&[&clip]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        let got = self::lines(&out);
+        assert!((1..20).contains(&got.len()), "{name}: {} frames before the error", got.len());
+        for (i, line) in got.iter().enumerate() {
+            assert_eq!(line["frame"], i, "{name}");
+            assert_eq!(line, &whole[i], "{name}: frame {i} differs from the intact clip's");
+        }
+        let expected = format!(
+            "emotion: {}: decoding stopped (damaged or truncated video?) after {} frame(s): ",
+            clip.display(),
+            got.len()
+        );
+        assert!(stderr.contains(&expected) && stderr.contains("File ended prematurely"), "{name}: {stderr}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -30,18 +30,22 @@ pub async fn analyze(
     request: Request,
 ) -> Result<Response, ApiError> {
     let options = request_options(&state, query)?;
+    let body_timeout = state.config.body_timeout;
     // Refuse before buffering the body: an overloaded server should not hold megabytes first.
-    let admission = match state.engine.try_admit() {
-        Ok(a) => a,
-        Err(e) => {
-            discard_body(request).await;
-            return Err(e);
-        }
+    if let Err(e) = state.engine.check_room() {
+        let _ = tokio::time::timeout(body_timeout, discard_body(request)).await;
+        return Err(e);
+    }
+    // The body is read within its own deadline and before taking a place among the admitted
+    // requests: a client that stalls its upload holds no place, and gets 408.
+    let (name, bytes) = match tokio::time::timeout(body_timeout, read_image(request)).await {
+        Ok(read) => read?,
+        Err(_) => return Err(ApiError::body_timeout(body_timeout)),
     };
-    let (name, bytes) = read_image(request).await?;
     if bytes.is_empty() {
         return Err(ApiError::bad_image("the image is empty (0 bytes)"));
     }
+    let admission = state.engine.try_admit()?;
     let analysis = state.engine.run(admission, move |e| e.analyze_bytes(&bytes, &options)).await??;
     Ok(json_response(report_json(&state, &name, &analysis)))
 }
@@ -53,10 +57,17 @@ pub fn request_options(
     query: Result<Query<AnalyzeOptions>, QueryRejection>,
 ) -> Result<AnalyzeOptions, ApiError> {
     let Query(options) = query.map_err(|e| {
-        // axum says "Failed to deserialize query string: max_faces: invalid digit found in string".
+        // axum says "Failed to deserialize query string: max_faces: invalid digit found in string"
+        // (and "colour: unknown field `colour`, ..."), but a repeated parameter comes without
+        // the name in front: "duplicate field `max_faces`". Every message becomes
+        // "invalid option NAME: what is wrong".
         let text = e.body_text();
         let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", format!("invalid option {detail}"))
+        let message = match detail.strip_prefix("duplicate field `").and_then(|rest| rest.split_once('`')) {
+            Some((name, _)) => format!("invalid option {name}: {detail}"),
+            None => format!("invalid option {detail}"),
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", message)
     })?;
     state.engine.check(&options)?;
     Ok(options)
@@ -107,8 +118,8 @@ async fn read_image(request: Request) -> Result<(String, Bytes), ApiError> {
     Ok((String::new(), bytes))
 }
 
-/// Reads and drops a request's body, chunk by chunk (the body limit and timeout layers still
-/// bound it). A client that is still sending its body when an early answer arrives and the
+/// Reads and drops a request's body, chunk by chunk (the body limit still bounds it; callers
+/// bound the time). A client that is still sending its body when an early answer arrives and the
 /// connection closes sees a broken pipe instead of the answer; drained, it reads the 503.
 async fn discard_body(request: Request) {
     use futures_util::StreamExt;
@@ -173,6 +184,7 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Response {
             "max_concurrency": c.max_concurrency,
             "workers": c.workers,
             "timeout_s": c.timeout.as_secs_f64(),
+            "body_timeout_s": c.body_timeout.as_secs_f64(),
             "max_pixels": emotion_core::DEFAULT_MAX_PIXELS,
         },
     });

@@ -49,6 +49,10 @@ pub struct Config {
     pub workers: usize,
     /// Longest time a request may take, reading its body included.
     pub timeout: std::time::Duration,
+    /// Longest time reading one request body may take (then 408 `body_timeout`). The body is read
+    /// before the request takes a place among the `max_concurrency` admitted ones, so a client
+    /// that stalls its upload holds no place, only its connection, and that for this long.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -63,6 +67,7 @@ impl Default for Config {
             max_concurrency: 4 * workers,
             workers,
             timeout: std::time::Duration::from_secs(30),
+            body_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -173,6 +178,15 @@ impl Engine {
     /// The default settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// 503 `overloaded` when every place among the admitted requests is taken (without taking
+    /// one: a quick refusal before reading a body that could not be analysed anyway).
+    pub fn check_room(&self) -> Result<(), ApiError> {
+        if self.admission.available_permits() == 0 {
+            return Err(ApiError::overloaded(self.max_concurrency));
+        }
+        Ok(())
     }
 
     /// Takes a place among the admitted requests, or answers 503 `overloaded` at once: the

@@ -14,7 +14,8 @@ pub const RETRY_AFTER_S: u64 = 1;
 ///
 /// Codes: `bad_image` (400: empty, truncated or undecodable body), `invalid_option` (400: a
 /// query parameter out of range), `invalid_request` (400: other malformed requests),
-/// `not_found` (404), `method_not_allowed` (405), `body_too_large` (413: more bytes than
+/// `not_found` (404), `method_not_allowed` (405), `body_timeout` (408: the body did not arrive
+/// within `--body-timeout`), `body_too_large` (413: more bytes than
 /// `--max-body`), `image_too_large` (413: the image declares more pixels than the library's
 /// limit), `unsupported_media_type` (415), `overloaded` (503: `--max-concurrency` requests in
 /// flight; `Retry-After` set), `timeout` (503: not answered within `--timeout`; `Retry-After`
@@ -64,6 +65,15 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             "the request body is over the server's size limit (--max-body; limits.max_body_bytes in GET /v1/info)",
+        )
+    }
+
+    /// 408 `body_timeout`: the request body did not arrive within `--body-timeout`.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the request body did not arrive within {} s (--body-timeout)", limit.as_secs_f64()),
         )
     }
 

@@ -1,9 +1,11 @@
 //! `emotion-server`: faces, expressions, valence and arousal over HTTP, and a live webcam page.
 //!
-//! Routes (every error is `{"error": {"code", "message"}}`, see [`error::ApiError`]):
+//! Routes (every error is `{"error": {"code", "message"}}`, see [`error::ApiError`], except
+//! hyper's own empty `400` to a request it cannot parse, sent before the router sees it):
 //! - `POST /v1/analyze`: one encoded image (raw body with an `image/*` or
 //!   `application/octet-stream` content type, or the multipart field `image`) -> the CLI's JSON
-//!   object for one image. Query: `min_face_size`, `max_faces`, `whole_image`.
+//!   object for one image. Query: `min_face_size`, `max_faces`, `whole_image`. The body is read
+//!   within `--body-timeout` (408 `body_timeout`) before the request is admitted.
 //! - `GET /v1/stream`: WebSocket; each binary message is an encoded frame, each reply the same
 //!   JSON object plus `frame` (0-based count on this connection), or an error object.
 //! - `GET /v1/info`: versions, model metadata, expression names, limits.

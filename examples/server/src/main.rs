@@ -37,6 +37,11 @@ struct Args {
     /// Longest time one request may take, seconds (then 503 `timeout`).
     #[arg(long, default_value_t = Config::default().timeout.as_secs_f64())]
     timeout: f64,
+    /// Longest time receiving one request body may take, seconds (then 408 `body_timeout`). Bodies
+    /// are read before a request counts against --max-concurrency, so a stalled upload holds no
+    /// place; keep it below --timeout.
+    #[arg(long, default_value_t = Config::default().body_timeout.as_secs_f64())]
+    body_timeout: f64,
 
     /// The CLI's analyzer flags; a request may change the detector settings, max_faces and
     /// flip_average for itself (query parameters of the same names).
@@ -46,9 +51,11 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        eprintln!("emotion-server: --timeout must be > 0 seconds");
-        return ExitCode::from(2);
+    for (flag, seconds) in [("--timeout", args.timeout), ("--body-timeout", args.body_timeout)] {
+        if !(seconds > 0.0 && Duration::try_from_secs_f64(seconds).is_ok()) {
+            eprintln!("emotion-server: {flag} must be > 0 seconds");
+            return ExitCode::from(2);
+        }
     }
     let a = &args.analyzer;
     let config = Config {
@@ -60,6 +67,7 @@ fn main() -> ExitCode {
         max_concurrency: args.max_concurrency,
         workers: args.workers,
         timeout: Duration::from_secs_f64(args.timeout),
+        body_timeout: Duration::from_secs_f64(args.body_timeout),
     };
     let router = match emotion_server::app(config) {
         Ok(r) => r,

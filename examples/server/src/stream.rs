@@ -4,7 +4,8 @@
 //! CLI's JSON object for the frame plus `frame` (0-based count of binary messages on this
 //! connection), or `{"frame": n, "error": {...}}` (the connection stays open; on `overloaded` the
 //! client should wait a little). A text message gets `{"error": ...}` without `frame`.
-//! A message over `--max-body` bytes ends the connection with close code 1009.
+//! A message over `--max-body` bytes ends the connection with close code 1009, a text message
+//! that is not UTF-8 with 1007, other malformed WebSocket data with 1002.
 //!
 //! Each connection has its own `emotion_core::Tracker` (the library's default tracker settings):
 //! faces carry a `track_id` stable from frame to frame, smoothed probabilities, valence and
@@ -49,8 +50,12 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
             Err(e) => {
                 // The WebSocket layer refuses a message over the size limit before we see it and
                 // the connection cannot go on; say why in the close frame (1009 = too big).
-                let (code, reason) = if e.to_string().contains("too long") {
+                // A text message that is not UTF-8 is refused there too: 1007 (invalid payload data).
+                let text = e.to_string();
+                let (code, reason) = if text.contains("too long") {
                     (close_code::SIZE, format!("message over the {} byte limit (--max-body)", state.config.max_body))
+                } else if text.contains("UTF-8") {
+                    (close_code::INVALID, "text message is not valid UTF-8".to_string())
                 } else {
                     (close_code::PROTOCOL, "malformed WebSocket data".to_string())
                 };
