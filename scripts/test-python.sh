@@ -95,15 +95,15 @@ rm -rf "$TEST_VENV"
 # package only from site-packages.
 "$TEST_VENV/bin/python" -m pytest emotion-py/tests training/tests -q -p no:cacheprovider "$@"
 
-# 4. The sdist, built from source by pip (maturin as its PEP 517 backend) in another fresh venv.
+# 4. The sdist, built from source by pip (maturin as its PEP 517 backend), installed in another
+#    fresh venv. pip runs in the build-tools venv without build isolation, so the backend is the
+#    pinned maturin that built the wheel: its zig wrappers (whose path is part of the C compiler
+#    setting cargo sees) are the same, and the build reuses the dependencies compiled in step 2.
 step "tests against the sdist, built from source by pip"
-rm -rf "$SDIST_VENV"
+rm -rf "$SDIST_VENV" target/sdist-wheel
+CARGO_TARGET_DIR=$ZIG_TARGET_DIR MATURIN_PEP517_ARGS="${ZIG_ARGS[*]}" \
+    "$BUILD_VENV/bin/python" -m pip wheel --quiet --no-build-isolation --no-deps "$sdist" -w target/sdist-wheel
 "$PYTHON" -m venv "$SDIST_VENV"
-"$SDIST_VENV/bin/python" -m pip install --quiet "maturin==$MATURIN_VERSION" "ziglang==$ZIG_VERSION" \
-    pytest pillow mypy==2.4.1
-# No build isolation: the backend is the pinned maturin above. MATURIN_PEP517_ARGS gives the
-# build the wheel's settings, so it reuses the dependencies compiled in step 2.
-PATH="$PWD/$SDIST_VENV/bin:$PATH" CARGO_TARGET_DIR=$ZIG_TARGET_DIR MATURIN_PEP517_ARGS="${ZIG_ARGS[*]}" \
-    "$SDIST_VENV/bin/python" -m pip install --quiet --no-build-isolation "$sdist"
+"$SDIST_VENV/bin/python" -m pip install --quiet target/sdist-wheel/emotion-*.whl pytest pillow mypy==2.4.1
 "$SDIST_VENV/bin/python" -m pytest emotion-py/tests/test_install.py emotion-py/tests/test_doors.py \
     emotion-py/tests/test_results.py -q -p no:cacheprovider "$@"
