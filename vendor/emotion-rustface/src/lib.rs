@@ -113,4 +113,15 @@ pub trait Detector {
     ///
     /// Panics if `thresh` is less than or equal to 0.
     fn set_score_thresh(&mut self, thresh: f64);
+
+    /// Set the most threads one `detect` call may use, the calling thread included
+    /// (emotion-rustface; default 1, and 0 counts as 1).
+    ///
+    /// The faces found, their boxes, scores and order do not depend on it. With 1 nothing is
+    /// spawned; with more, each call spawns up to `num_threads - 1` scoped threads for each
+    /// cascade stage and ends them before returning. Detectors that cannot use threads ignore
+    /// it (the default implementation does nothing).
+    fn set_num_threads(&mut self, num_threads: usize) {
+        let _ = num_threads;
+    }
 }

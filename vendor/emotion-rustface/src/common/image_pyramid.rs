@@ -17,6 +17,7 @@
 // If not, see < https://opensource.org/licenses/BSD-2-Clause>.
 
 use std::cmp;
+use std::ops::Range;
 
 #[derive(Debug)]
 pub struct ImageData<'a> {
@@ -62,46 +63,31 @@ impl<'a> ImageData<'a> {
 pub struct ImagePyramid {
     max_scale: f32,
     min_scale: f32,
-    scale_factor: f32,
     scale_step: f32,
     width1x: u32,
     height1x: u32,
-    width_scaled: u32,
-    height_scaled: u32,
     img_buf: Vec<u8>,
-    img_buf_scaled: Vec<u8>,
-    img_buf_scaled_width: u32,
-    img_buf_scaled_height: u32,
 }
 
+// emotion-rustface: the pyramid no longer resizes one level at a time into its own buffer
+// (`get_next_scale_image`); it lists its levels and each detector thread resizes the rows it
+// scans itself (`resize_image_rows`), with the same arithmetic, so levels can be scanned in
+// parallel.
 impl ImagePyramid {
     pub fn new() -> Self {
-        let img_buf_scaled_width: u32 = 2;
-        let img_buf_scaled_height: u32 = 2;
-
         ImagePyramid {
             max_scale: 1.0,
             min_scale: 1.0,
-            scale_factor: 1.0,
             scale_step: 0.8,
             width1x: 0,
             height1x: 0,
-            width_scaled: 0,
-            height_scaled: 0,
             img_buf: Vec::new(),
-            img_buf_scaled: Vec::with_capacity(
-                (img_buf_scaled_width * img_buf_scaled_height) as usize,
-            ),
-            img_buf_scaled_width,
-            img_buf_scaled_height,
         }
     }
 
     #[allow(dead_code)]
     pub fn set_max_scale(&mut self, max_scale: f32) {
         self.max_scale = max_scale;
-        self.scale_factor = max_scale;
-        self.update_buf_scaled();
     }
 
     #[inline]
@@ -116,7 +102,7 @@ impl ImagePyramid {
     }
 
     #[inline]
-    pub fn get_image_1x(&self) -> ImageData {
+    pub fn get_image_1x(&self) -> ImageData<'_> {
         ImageData::new(&self.img_buf, self.width1x, self.height1x)
     }
 
@@ -126,63 +112,42 @@ impl ImagePyramid {
 
         self.img_buf.clear();
         self.img_buf.extend_from_slice(img_data);
-
-        self.scale_factor = self.max_scale;
-        self.update_buf_scaled();
     }
 
-    fn update_buf_scaled(&mut self) {
-        if self.width1x == 0 || self.height1x == 0 {
-            return;
+    /// The levels, largest first, as (scale factor, width, height): the scale starts at the
+    /// maximum scale and is multiplied by the step while it is at least the minimum scale
+    /// (rustface 0.1.7's `get_next_scale_image` sequence, computed the same way).
+    pub fn levels(&self) -> Vec<(f32, u32, u32)> {
+        let mut levels = Vec::new();
+        let mut scale_factor = self.max_scale;
+        while scale_factor >= self.min_scale {
+            let width = (self.width1x as f32 * scale_factor) as u32;
+            let height = (self.height1x as f32 * scale_factor) as u32;
+            levels.push((scale_factor, width, height));
+            scale_factor *= self.scale_step;
         }
-
-        let max_width = (self.width1x as f32 * self.max_scale + 0.5) as u32;
-        let max_height = (self.height1x as f32 * self.max_scale + 0.5) as u32;
-
-        if max_width > self.img_buf_scaled_width || max_height > self.img_buf_scaled_height {
-            self.img_buf_scaled_width = max_width;
-            self.img_buf_scaled_height = max_height;
-            self.img_buf_scaled = Vec::with_capacity((max_width * max_height) as usize);
-        }
-    }
-
-    pub fn get_next_scale_image(&mut self) -> Option<(ImageData, f32)> {
-        if self.scale_factor < self.min_scale {
-            return None;
-        }
-
-        let scale_factor = self.scale_factor;
-        self.width_scaled = (self.width1x as f32 * scale_factor) as u32;
-        self.height_scaled = (self.height1x as f32 * scale_factor) as u32;
-
-        let src = ImageData::new(&self.img_buf, self.width1x, self.height1x);
-        resize_image(
-            &src,
-            &mut self.img_buf_scaled,
-            self.width_scaled,
-            self.height_scaled,
-        );
-        let img_scaled = ImageData::new(
-            &self.img_buf_scaled,
-            self.width_scaled,
-            self.height_scaled,
-        );
-        self.scale_factor *= self.scale_step;
-
-        Some((img_scaled, scale_factor))
+        levels
     }
 }
 
 pub fn resize_image(src: &ImageData, dest: &mut Vec<u8>, width: u32, height: u32) {
+    resize_image_rows(src, dest, width, height, 0..height);
+}
+
+/// Rows `rows` of `src` resized to `width` x `height` (bilinear), into `dest` (resized to
+/// `rows.len() * width` bytes). Each pixel is computed as in a whole-image resize, so the rows
+/// of a level can be made separately.
+pub fn resize_image_rows(src: &ImageData, dest: &mut Vec<u8>, width: u32, height: u32, rows: Range<u32>) {
     dest.clear();
 
     if src.width() == width && src.height() == height {
-        dest.extend_from_slice(src.data());
+        let row = width as usize;
+        dest.extend_from_slice(&src.data()[rows.start as usize * row..rows.end as usize * row]);
         return;
     }
 
     unsafe {
-        let area = width as usize * height as usize;
+        let area = width as usize * rows.len();
         dest.reserve(area);
         dest.set_len(area);
     }
@@ -194,7 +159,7 @@ pub fn resize_image(src: &ImageData, dest: &mut Vec<u8>, width: u32, height: u32
     let lf_y_scl = f64::from(src.height()) / f64::from(height);
 
     unsafe {
-        for y in 0..height {
+        for y in rows.clone() {
             for x in 0..width {
                 let lf_x_s = lf_x_scl * f64::from(x);
                 let lf_y_s = lf_y_scl * f64::from(y);
@@ -214,7 +179,7 @@ pub fn resize_image(src: &ImageData, dest: &mut Vec<u8>, width: u32, height: u32
                 let dest_val = (1.0 - lf_weight_y) * ((1.0 - lf_weight_x) * d1 + lf_weight_x * d2)
                     + lf_weight_y * ((1.0 - lf_weight_x) * d3 + lf_weight_x * d4);
 
-                *dest.offset((y * width + x) as isize) = dest_val as u8;
+                *dest.offset(((y - rows.start) * width + x) as isize) = dest_val as u8;
             }
         }
     }

@@ -20,7 +20,7 @@ mod image_pyramid;
 
 use std::mem;
 
-pub use self::image_pyramid::{resize_image, ImageData, ImagePyramid};
+pub use self::image_pyramid::{resize_image, resize_image_rows, ImageData, ImagePyramid};
 
 #[derive(Copy, Clone, Debug)]
 pub struct Rectangle {
@@ -85,8 +85,12 @@ impl Rectangle {
 #[derive(Clone, Debug)]
 pub struct FaceInfo {
     bbox: Rectangle,
+    // Never read (rustface 0.1.7 gives no pose); kept as in rustface.
+    #[allow(dead_code)]
     roll: f64,
+    #[allow(dead_code)]
     pitch: f64,
+    #[allow(dead_code)]
     yaw: f64,
     score: f64,
 }
