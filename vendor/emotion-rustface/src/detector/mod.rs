@@ -570,10 +570,23 @@ impl FuStDetector {
     }
 }
 
+/// Below this many boxes, testing all pairs is faster than building a grid (emotion-rustface).
+const NMS_GRID_MIN_BOXES: usize = 1000;
+
 fn non_maximum_suppression(
     bboxes: &mut Vec<FaceInfo>,
     bboxes_nms: &mut Vec<FaceInfo>,
     iou_thresh: f32,
+) {
+    let use_grid = bboxes.len() >= NMS_GRID_MIN_BOXES;
+    non_maximum_suppression_with(bboxes, bboxes_nms, iou_thresh, use_grid);
+}
+
+fn non_maximum_suppression_with(
+    bboxes: &mut Vec<FaceInfo>,
+    bboxes_nms: &mut Vec<FaceInfo>,
+    iou_thresh: f32,
+    use_grid: bool,
 ) {
     bboxes_nms.clear();
     bboxes.sort_by(|x, y| {
@@ -591,7 +604,7 @@ fn non_maximum_suppression(
 
     let mut select_idx = 0;
     let mut mask_merged = vec![false; bboxes.len()];
-    let mut grid = Grid::new(bboxes);
+    let mut grid = if use_grid { Some(Grid::new(bboxes)) } else { None };
     let mut candidates = Vec::new();
 
     loop {
@@ -624,43 +637,50 @@ fn non_maximum_suppression(
             y2 = bboxes[select_idx].bbox().y() + bboxes[select_idx].bbox().height() as i32 - 1;
         }
 
-        // emotion-rustface: rustface tests every later box; only those sharing a grid cell with
-        // the selected one can overlap it, and they are visited in the same (index) order, so
-        // the same boxes are merged and their scores added in the same order. The all-pairs
-        // test took over a tenth of a detection on large photos (thousands of proposals), on
-        // one thread.
-        grid.later_boxes_touching(bboxes[select_idx].bbox(), select_idx, &mut candidates);
-        select_idx += 1;
+        // emotion-rustface: rustface tests every later box; with many boxes, only those sharing
+        // a grid cell with the selected one, which are the only ones that can overlap it,
+        // visited in the same (index) order, so the same boxes are merged and their scores
+        // added in the same order. The all-pairs test took over a tenth of a detection on
+        // large photos (thousands of proposals), on one thread.
+        {
+            let mut merge = |i: usize| {
+                if mask_merged[i] {
+                    return;
+                }
 
-        for &i in &candidates {
-            if mask_merged[i] {
-                continue;
-            }
+                let x = cmp::max(x1, bboxes[i].bbox().x());
+                let y = cmp::max(y1, bboxes[i].bbox().y());
+                let w = cmp::min(
+                    x2,
+                    bboxes[i].bbox().x() + bboxes[i].bbox().width() as i32 - 1,
+                ) - x + 1;
+                let h = cmp::min(
+                    y2,
+                    bboxes[i].bbox().y() + bboxes[i].bbox().height() as i32 - 1,
+                ) - y + 1;
 
-            let x = cmp::max(x1, bboxes[i].bbox().x());
-            let y = cmp::max(y1, bboxes[i].bbox().y());
-            let w = cmp::min(
-                x2,
-                bboxes[i].bbox().x() + bboxes[i].bbox().width() as i32 - 1,
-            ) - x + 1;
-            let h = cmp::min(
-                y2,
-                bboxes[i].bbox().y() + bboxes[i].bbox().height() as i32 - 1,
-            ) - y + 1;
+                if w <= 0 || h <= 0 {
+                    return;
+                }
 
-            if w <= 0 || h <= 0 {
-                continue;
-            }
-
-            let area2 = (bboxes[i].bbox().width() * bboxes[i].bbox().height()) as f32;
-            let area_intersect = (w * h) as f32;
-            let area_union = area1 + area2 - area_intersect;
-            if area_intersect / area_union > iou_thresh {
-                mask_merged[i] = true;
-                let bbox_i_score = bboxes[i].score();
-                score += bbox_i_score;
+                let area2 = (bboxes[i].bbox().width() * bboxes[i].bbox().height()) as f32;
+                let area_intersect = (w * h) as f32;
+                let area_union = area1 + area2 - area_intersect;
+                if area_intersect / area_union > iou_thresh {
+                    mask_merged[i] = true;
+                    let bbox_i_score = bboxes[i].score();
+                    score += bbox_i_score;
+                }
+            };
+            match grid.as_mut() {
+                Some(grid) => {
+                    grid.later_boxes_touching(bboxes[select_idx].bbox(), select_idx, &mut candidates);
+                    candidates.iter().for_each(|&i| merge(i));
+                }
+                None => (select_idx + 1..bboxes.len()).for_each(merge),
             }
         }
+        select_idx += 1;
 
         bboxes_nms.last_mut().unwrap().set_score(score);
     }
@@ -817,10 +837,12 @@ mod tests {
                 .collect();
             for &iou in &[0.3, 0.8] {
                 let expected = all_pairs_nms(&mut boxes.clone(), iou);
-                let mut got = Vec::new();
-                non_maximum_suppression(&mut boxes.clone(), &mut got, iou);
-                let key = |f: &FaceInfo| (f.bbox().x(), f.bbox().y(), f.bbox().width(), f.bbox().height(), f.score().to_bits());
-                assert_eq!(got.iter().map(key).collect::<Vec<_>>(), expected.iter().map(key).collect::<Vec<_>>(), "round {}", round);
+                for &use_grid in &[false, true] {
+                    let mut got = Vec::new();
+                    non_maximum_suppression_with(&mut boxes.clone(), &mut got, iou, use_grid);
+                    let key = |f: &FaceInfo| (f.bbox().x(), f.bbox().y(), f.bbox().width(), f.bbox().height(), f.score().to_bits());
+                    assert_eq!(got.iter().map(key).collect::<Vec<_>>(), expected.iter().map(key).collect::<Vec<_>>(), "round {}, grid {}", round, use_grid);
+                }
             }
         }
     }
