@@ -155,8 +155,8 @@ typedef struct emotion_options {
      */
     uint32_t window_step;
     /**
-     * Most threads one call may use to run the model over several faces (trackers: also to
-     * re-detect several tracked faces at once), in [0, 256];
+     * Most threads one call may use to detect faces and to run the model over several faces
+     * (trackers: also to re-detect several tracked faces at once), in [0, 256];
      * 0 (default) = the number of available cores.
      */
     uint32_t threads;

@@ -211,8 +211,8 @@ pub struct emotion_options {
     pub pyramid_scale_factor: f32,
     /// Sliding-window step, pixels, in [1, 64]. Default 4.
     pub window_step: u32,
-    /// Most threads one call may use to run the model over several faces (trackers: also to
-    /// re-detect several tracked faces at once), in [0, 256];
+    /// Most threads one call may use to detect faces and to run the model over several faces
+    /// (trackers: also to re-detect several tracked faces at once), in [0, 256];
     /// 0 (default) = the number of available cores.
     pub threads: u32,
     /// Report at most this many faces per image (`emotion_analyze`, `emotion_detect`): the

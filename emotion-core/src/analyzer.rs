@@ -92,8 +92,10 @@ impl Analyzer {
         &self.model
     }
 
-    /// Threads one call may use to run the model over several faces, and a [`crate::Tracker`] to
-    /// re-detect several tracked faces at once (the builder's setting, or the core count).
+    /// Threads one call may use: to detect faces (the detector's
+    /// [`FaceDetector::detect_with_threads`]), to run the model over several faces, and for a
+    /// [`crate::Tracker`] to re-detect several tracked faces at once (the builder's setting, or
+    /// the core count). Results do not depend on it.
     pub fn threads(&self) -> usize {
         self.threads
     }
@@ -129,7 +131,7 @@ impl Analyzer {
     /// Detection only: faces best score first; with [`AnalyzerBuilder::max_faces`] = N, the N
     /// largest faces (by box area, ties by higher score), still best score first.
     pub fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
-        let mut found = self.detector.detect(image)?;
+        let mut found = self.detector.detect_with_threads(image, self.threads)?;
         if let Some(n) = self.max_faces {
             keep_largest(&mut found, n);
         }
@@ -375,9 +377,9 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Most threads one call may use to run the model over several faces (and a
-    /// [`crate::Tracker`] to re-detect several tracked faces at once), in [0, 256]; 0 (the
-    /// default) = the number of available cores. Results do not depend on it.
+    /// Most threads one call may use to detect faces and to run the model over several faces
+    /// (and a [`crate::Tracker`] to re-detect several tracked faces at once), in [0, 256]; 0
+    /// (the default) = the number of available cores. Results do not depend on it.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self

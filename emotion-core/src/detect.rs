@@ -1,6 +1,7 @@
 //! Face detection: the [`FaceDetector`] trait and its default backend, the SeetaFace frontal
 //! cascade (Wu et al., "Funnel-structured cascade for multi-view face detection with alignment
-//! awareness", Neurocomputing 2017) as ported to Rust by the `rustface` crate.
+//! awareness", Neurocomputing 2017) as ported to Rust by the `rustface` crate (vendored as
+//! `emotion-rustface`, which can spread one detection over threads with the same results).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -28,10 +29,27 @@ impl Detection {
 }
 
 /// Anything that finds faces. Implementations must be shareable between threads; the
-/// [`crate::Analyzer`] calls `detect` from whatever thread calls it.
+/// [`crate::Analyzer`] calls `detect_with_threads` from whatever thread calls it.
 pub trait FaceDetector: Send + Sync {
     /// Faces in `image`, best score first. An image with no faces gives an empty vector.
+    ///
+    /// # Errors
+    /// Whatever the implementation reports (for [`SeetaDetector`]: [`Error::InvalidOption`] when
+    /// `min_face_size` would upscale the image past 256 MP, [`Error::Internal`] if the cascade
+    /// fails).
     fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>>;
+
+    /// [`FaceDetector::detect`] using up to `threads` threads, the calling thread included (0
+    /// counts as 1); the result must not depend on `threads`. The [`crate::Analyzer`] calls this
+    /// with its [`crate::Analyzer::threads`]. The default ignores `threads` and calls `detect`,
+    /// so detectors that do not use threads need not implement it.
+    ///
+    /// # Errors
+    /// As [`FaceDetector::detect`].
+    fn detect_with_threads(&self, image: &ImageView<'_>, threads: usize) -> Result<Vec<Detection>> {
+        let _ = threads;
+        self.detect(image)
+    }
 
     /// Faces whose box lies mostly inside `region` (pixels) with a side between `min_face` and
     /// `max_face` pixels, best score first: the [`crate::Tracker`]'s cheap re-detection around a
@@ -244,10 +262,10 @@ fn resize_luma(luma: Vec<u8>, w: u32, h: u32, to_w: u32, to_h: u32) -> Result<Ve
 }
 
 impl SeetaDetector {
-    /// One cascade run over a `width` x `height` luma buffer, scanning faces up to `max_face`
-    /// pixels, keeping those scoring at least `threshold`; boxes in that buffer's pixels,
-    /// unclamped.
-    fn run_cascade(&self, luma: &[u8], width: u32, height: u32, max_face: u32, threshold: f64) -> Result<Vec<Detection>> {
+    /// One cascade run over a `width` x `height` luma buffer on up to `threads` threads,
+    /// scanning faces up to `max_face` pixels, keeping those scoring at least `threshold`; boxes
+    /// in that buffer's pixels, unclamped.
+    fn run_cascade(&self, luma: &[u8], width: u32, height: u32, max_face: u32, threshold: f64, threads: usize) -> Result<Vec<Detection>> {
         if (width.min(height) as f32) < WINDOW {
             return Ok(Vec::new());
         }
@@ -259,6 +277,7 @@ impl SeetaDetector {
             det.set_pyramid_scale_factor(o.pyramid_scale_factor);
             det.set_slide_window_step(o.window_step, o.window_step);
             det.set_max_face_size(max_face.max(WINDOW as u32));
+            det.set_num_threads(threads);
             det.detect(&rustface::ImageData::new(luma, width, height))
         }))
         .map_err(|_| Error::Internal("the SeetaFace detector panicked".into()))?;
@@ -312,12 +331,19 @@ fn to_image(dets: Vec<Detection>, scale: f32, offset: (f32, f32), w: u32, h: u32
 }
 
 impl FaceDetector for SeetaDetector {
-    /// The whole image pyramid in one rustface call, on the calling thread. (It is not split
-    /// over threads: rustface adds up a face's scores over all pyramid levels before comparing
-    /// them with the threshold, and refines boxes on the full-resolution image, so any split of
-    /// the pyramid into separate calls changes which faces pass; measured on the labelled VOC
-    /// photos it lost faces at some `min_face_size` values.)
+    /// The whole image pyramid in one cascade run, on the calling thread:
+    /// [`FaceDetector::detect_with_threads`] with 1 thread.
     fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
+        self.detect_with_threads(image, 1)
+    }
+
+    /// The whole image pyramid in one cascade run on up to `threads` threads (scoped threads,
+    /// ended before it returns; 1: none spawned). The split is inside the cascade (pyramid
+    /// levels in row bands, then the candidate windows of each later stage), with the results
+    /// put back in the single-threaded order, so faces, boxes and scores are identical on any
+    /// thread count. (Splitting the pyramid into separate cascade runs would not be: the
+    /// cascade adds up a face's scores over all pyramid levels before the threshold.)
+    fn detect_with_threads(&self, image: &ImageView<'_>, threads: usize) -> Result<Vec<Detection>> {
         let o = &self.options;
         let (w, h) = (image.width(), image.height());
         let Some((scale, sw, sh)) = self.detection_size(w, h, o.min_face_size as f32)? else {
@@ -328,13 +354,14 @@ impl FaceDetector for SeetaDetector {
             .max_face_size
             .filter(|&m| m != 0)
             .map_or(sw.min(sh), |m| ((m as f32 * scale).round() as u32).max(WINDOW as u32));
-        let dets = self.run_cascade(&base, sw, sh, max_face, f64::from(o.score_threshold))?;
+        let dets = self.run_cascade(&base, sw, sh, max_face, f64::from(o.score_threshold), threads.max(1))?;
         Ok(to_image(dets, scale, (0.0, 0.0), w, h))
     }
 
     /// Scans only `region` (clamped to the image), rescaled so that `min_face` becomes the
     /// cascade's 40 px window, for faces up to `max_face`: for a region twice a face's side and
-    /// a 1.5x size range this costs a few percent of a whole 640x480 frame.
+    /// a 1.5x size range this costs a few percent of a whole 640x480 frame. On the calling
+    /// thread: the [`crate::Tracker`] already scans the regions of several faces in parallel.
     fn detect_in_region(&self, image: &ImageView<'_>, region: BBox, min_face: f32, max_face: f32) -> Result<Vec<Detection>> {
         let (w, h) = (image.width(), image.height());
         let Some(r) = region.clamp_to(w, h) else { return Ok(Vec::new()) };
@@ -350,7 +377,7 @@ impl FaceDetector for SeetaDetector {
         };
         let luma = resize_luma(image.luma_region(x0, y0, rw, rh), rw, rh, sw, sh)?;
         let max_param = (max_face.max(min_face) * scale).round() as u32;
-        let dets = self.run_cascade(&luma, sw, sh, max_param, f64::from(self.options.score_threshold))?;
+        let dets = self.run_cascade(&luma, sw, sh, max_param, f64::from(self.options.score_threshold), 1)?;
         Ok(to_image(dets, scale, (x0 as f32, y0 as f32), w, h))
     }
 }

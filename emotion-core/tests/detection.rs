@@ -128,3 +128,31 @@ fn corrupt_cascade_is_an_error() {
         assert!(matches!(r, Err(Error::DetectorLoad(_))), "{r:?}");
     }
 }
+
+#[test]
+fn detection_on_threads_matches_one_thread() {
+    // Several detector settings (rescaled image, coarse and fine pyramids, wide step, size cap),
+    // on the 4-face grid and, when present, the 6-face group photo: every box and score equal.
+    let mut images = vec![("grid", common::grid())];
+    if let Some(img) = common::shared_photo("misc/multiface.jpg") {
+        images.push(("multiface", img));
+    }
+    let d = DetectorOptions::default();
+    let settings = [
+        d,
+        d.with_min_face_size(30).with_pyramid_scale_factor(0.5).with_score_threshold(1.0),
+        d.with_min_face_size(56).with_pyramid_scale_factor(0.9).with_window_step(6),
+        d.with_max_face_size(Some(120)).with_window_step(3),
+    ];
+    for options in settings {
+        let det = SeetaDetector::bundled(options).unwrap();
+        for (name, img) in &images {
+            let view = ImageView::try_from(img).unwrap();
+            let one = det.detect(&view).unwrap();
+            assert!(!one.is_empty(), "{name} {options:?}: no face");
+            for threads in [0, 2, 3, 5] {
+                assert_eq!(det.detect_with_threads(&view, threads).unwrap(), one, "{name} {options:?}, {threads} threads");
+            }
+        }
+    }
+}

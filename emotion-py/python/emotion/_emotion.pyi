@@ -183,10 +183,10 @@ class Analyzer:
         pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
             faster and misses more faces.
         window_step: detector sliding-window step, pixels, in [1, 64].
-        threads: most threads one call uses to run the model over several faces (a
-            :class:`Tracker`: also to re-detect several tracked faces at once), in [0, 256];
-            ``None`` or 0: the number of CPU cores. Use 1 in each worker when a pool of
-            processes or threads already keeps every core busy.
+        threads: most threads one call uses to detect faces and to run the model over several
+            faces (a :class:`Tracker`: also to re-detect several tracked faces at once), in
+            [0, 256]; ``None`` or 0: the number of CPU cores. Use 1 in each worker when a pool
+            of processes or threads already keeps every core busy.
         flip_average: classify each face with its mirror image and average the predictions
             (twice the model time; a face and its mirror image then agree).
         input_color, input_size, mean, std, crop_scale, crop_shift_y, batch_size: model

@@ -27,8 +27,8 @@ pub struct AnalyzerArgs {
     /// Detector window step, pixels [1, 64].
     #[arg(long, default_value_t = DetectorOptions::default().window_step)]
     pub window_step: u32,
-    /// Threads used to run the model over one image's faces (videos: also to re-find several
-    /// tracked faces at once) [0, 256] (0 = all cores, or 1 each when several images are analysed
+    /// Threads used to detect one image's faces and run the model over them (videos: also to
+    /// re-find several tracked faces at once) [0, 256] (0 = all cores, or 1 each when several images are analysed
     /// at once: the CLI's --jobs, the server's --workers; videos get all cores when 0).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
