@@ -90,10 +90,8 @@ fn decode_errors_are_typed() {
     std::fs::write(&bad, b"this is text, not a PNG").unwrap();
     let r = emotion_core::load_rgb(&bad);
     assert!(matches!(r, Err(Error::Decode { .. })), "{r:?}");
-    // A 70-byte PNG declaring 100000 x 100000 pixels: rejected from its header, nothing decoded.
-    let huge = dir.join("huge.png");
-    std::fs::write(&huge, huge_png(100_000, 100_000)).unwrap();
-    match emotion_core::load_rgb(&huge) {
+    // A 69-byte PNG declaring 100000 x 100000 pixels: rejected from its header, nothing decoded.
+    match emotion_core::load_rgb(huge_path()) {
         Err(Error::ImageTooLarge { width, height, .. }) => assert_eq!((width, height), (100_000, 100_000)),
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
@@ -111,41 +109,14 @@ fn decode_from_memory_matches_the_file_loader() {
         let r = emotion_core::decode_image(bad, &emotion_core::LoadOptions::default());
         assert!(matches!(r, Err(Error::Decode { .. })), "{} bytes: {r:?}", bad.len());
     }
-    match emotion_core::decode_image(&huge_png(100_000, 100_000), &emotion_core::LoadOptions::default()) {
+    match emotion_core::decode_image(&std::fs::read(&huge_path()).unwrap(), &emotion_core::LoadOptions::default()) {
         Err(Error::ImageTooLarge { width, height, .. }) => assert_eq!((width, height), (100_000, 100_000)),
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
 }
 
-/// A PNG whose header declares `w` x `h` RGB pixels but that holds a single byte of pixel data.
-fn huge_png(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    // CRC-32 (IEEE), bit by bit: PNG chunk checksums.
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &b in bytes {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-        }
-        !c
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut png, b"IHDR", &ihdr);
-    // A zlib stream holding one stored zero byte: the decoder wants an IDAT before it reports.
-    chunk(&mut png, b"IDAT", &[0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01]);
-    chunk(&mut png, b"IEND", &[]);
-    png
+/// tests/data/make_declared_size_pngs.py: a valid PNG header declaring 100000 x 100000 pixels,
+/// one byte of pixel data.
+fn huge_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/declared-100000x100000.png")
 }

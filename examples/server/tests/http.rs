@@ -22,6 +22,12 @@ fn repo_file(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
+/// tests/data/declared-WxH.png (tests/data/make_declared_size_pngs.py): a valid PNG header
+/// declaring `w` x `h` pixels, one byte of pixel data.
+fn declared_png(w: u32, h: u32) -> Vec<u8> {
+    std::fs::read(repo_file(&format!("tests/data/declared-{w}x{h}.png"))).unwrap()
+}
+
 fn astronaut() -> (PathBuf, Vec<u8>) {
     let path = repo_file("examples/data/astronaut.png");
     let bytes = std::fs::read(&path).unwrap();
@@ -208,33 +214,6 @@ async fn query_options_change_the_analysis() {
     }
 }
 
-/// A PNG whose header declares `w` x `h` RGB pixels but that holds a single byte of pixel data.
-fn huge_png(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut c = !0u32;
-        for &b in &out[start..] {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-        }
-        out.extend_from_slice(&(!c).to_be_bytes());
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(&mut png, b"IDAT", &[0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01]);
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
 #[tokio::test]
 async fn bad_input_gets_the_documented_errors() {
     let max_body = 100_000;
@@ -248,9 +227,9 @@ async fn bad_input_gets_the_documented_errors() {
         ("empty", Some("image/png"), vec![], 400, "bad_image", "empty (0 bytes)"),
         ("truncated", Some("image/png"), small_png[..small_png.len() / 2].to_vec(), 400, "bad_image", "cannot decode image"),
         ("not an image", Some("image/jpeg"), b"hello, this is text".to_vec(), 400, "bad_image", "format could not be determined"),
-        ("huge declared size", Some("image/png"), huge_png(100_000, 100_000), 413, "image_too_large", "100000x100000"),
+        ("huge declared size", Some("image/png"), declared_png(100_000, 100_000), 413, "image_too_large", "100000x100000"),
         // One row too long for the PNG decoder's own memory limit: still the library's size check.
-        ("huge declared width", Some("image/png"), huge_png(200_000_000, 1), 413, "image_too_large", "200000000x1"),
+        ("huge declared width", Some("image/png"), declared_png(200_000_000, 1), 413, "image_too_large", "200000000x1"),
         ("over --max-body", Some("image/png"), png.clone(), 413, "body_too_large", "--max-body"),
         ("text type", Some("text/plain"), small_png.clone(), 415, "unsupported_media_type", "\"text/plain\""),
         ("form type", Some("application/x-www-form-urlencoded"), small_png.clone(), 415, "unsupported_media_type", "multipart"),
