@@ -115,8 +115,8 @@ fn decode_from_memory_matches_the_file_loader() {
     }
 }
 
-/// tests/data/make_declared_size_pngs.py: a valid PNG header declaring 100000 x 100000 pixels,
-/// one byte of pixel data.
+/// tests/data/oversized/declared-100000x100000.png (make_declared_size_pngs.py there): a valid
+/// PNG header declaring 100000 x 100000 pixels, one byte of pixel data.
 fn huge_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/declared-100000x100000.png")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/oversized/declared-100000x100000.png")
 }

@@ -159,8 +159,9 @@ fn max_faces_and_annotate_match_the_library() {
 #[test]
 fn huge_declared_sizes_are_too_large_by_name() {
     for (w, h) in [(200_000_000u32, 1u32), (100_000, 100_000)] {
-        // tests/data/make_declared_size_pngs.py: a valid header declaring w x h, one byte of data.
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/data/declared-{w}x{h}.png"));
+        // Written by tests/data/oversized/make_declared_size_pngs.py: a valid header declaring
+        // w x h, one byte of pixel data.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/data/oversized/declared-{w}x{h}.png"));
         let out = emotion(&[path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1));
         let pixels = u64::from(w) * u64::from(h);

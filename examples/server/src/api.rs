@@ -43,7 +43,7 @@ pub async fn analyze(
         Err(_) => return Err(ApiError::body_timeout(body_timeout)),
     };
     if bytes.is_empty() {
-        return Err(ApiError::bad_image("the image is empty (0 bytes)"));
+        return Err(ApiError::empty_image());
     }
     let admission = state.engine.try_admit()?;
     let analysis = state.engine.run(admission, move |e| e.analyze_bytes(&bytes, &options)).await??;

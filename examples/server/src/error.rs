@@ -47,6 +47,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_image", message)
     }
 
+    /// 400 `bad_image` for an empty body or WebSocket message (nothing to decode).
+    pub fn empty_image() -> Self {
+        Self::bad_image("the image is empty (0 bytes)")
+    }
+
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
     }

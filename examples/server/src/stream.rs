@@ -69,7 +69,7 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
                 let time_ms = (start.elapsed().as_secs_f64() * 1e3).max(previous_ms + 1e-3);
                 previous_ms = time_ms;
                 let reply = if bytes.is_empty() {
-                    ApiError::bad_image("the image is empty (0 bytes)").to_json()
+                    ApiError::empty_image().to_json()
                 } else if options.whole_image {
                     analyze_frame(&state, bytes, &options).await
                 } else {

@@ -22,10 +22,10 @@ fn repo_file(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
-/// tests/data/declared-WxH.png (tests/data/make_declared_size_pngs.py): a valid PNG header
-/// declaring `w` x `h` pixels, one byte of pixel data.
+/// tests/data/oversized/declared-WxH.png (written by make_declared_size_pngs.py there): a valid
+/// PNG header declaring `w` x `h` pixels, one byte of pixel data.
 fn declared_png(w: u32, h: u32) -> Vec<u8> {
-    std::fs::read(repo_file(&format!("tests/data/declared-{w}x{h}.png"))).unwrap()
+    std::fs::read(repo_file(&format!("tests/data/oversized/declared-{w}x{h}.png"))).unwrap()
 }
 
 fn astronaut() -> (PathBuf, Vec<u8>) {

@@ -3,7 +3,7 @@
 stored zero byte (decoders want an IDAT before they report), then IEND. Each is under 80 bytes.
 The tests of the core, the CLI and the server expect `image too large` naming the size.
 
-    python3 tests/data/make_declared_size_pngs.py
+    python3 tests/data/oversized/make_declared_size_pngs.py
 """
 import struct
 import zlib
