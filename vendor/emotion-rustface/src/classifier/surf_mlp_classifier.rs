@@ -16,7 +16,6 @@
 // You should have received a copy of the BSD 2-Clause License along with the software.
 // If not, see < https://opensource.org/licenses/BSD-2-Clause>.
 
-use crate::math;
 use super::Score;
 use crate::feat::SurfMlpFeatureMap;
 use crate::Rectangle;
@@ -103,13 +102,7 @@ impl SurfMlpClassifier {
         weights: Vec<f32>,
         biases: Vec<f32>,
     ) {
-        self.layers.push(Layer {
-            input_dim,
-            output_dim,
-            weights,
-            biases,
-            act_func: Self::relu,
-        })
+        self.layers.push(Layer::new(input_dim, output_dim, weights, biases, Self::relu))
     }
 
     pub fn add_output_layer(
@@ -119,13 +112,7 @@ impl SurfMlpClassifier {
         weights: Vec<f32>,
         biases: Vec<f32>,
     ) {
-        self.layers.push(Layer {
-            input_dim,
-            output_dim,
-            weights,
-            biases,
-            act_func: Self::sigmoid,
-        })
+        self.layers.push(Layer::new(input_dim, output_dim, weights, biases, Self::sigmoid))
     }
 
     #[inline]
@@ -167,22 +154,39 @@ impl SurfMlpClassifier {
 struct Layer {
     input_dim: usize,
     output_dim: usize,
-    weights: Vec<f32>,
+    /// emotion-rustface: the weights input-major (`[input_dim][output_dim]`, rustface keeps them
+    /// output-major), so one pass over the input updates every output's sum at once and the
+    /// compiler can vectorise across outputs. Each output's sum still adds its products in input
+    /// order from -0.0, as rustface's `iter().sum()` does, so the results are bit-identical.
+    weights_by_input: Vec<f32>,
     biases: Vec<f32>,
     act_func: fn(f32) -> f32,
 }
 
 impl Layer {
-    fn compute(&self, input: &[f32], output: &mut [f32]) {
-        let it = self.weights.chunks(self.input_dim);
+    fn new(input_dim: usize, output_dim: usize, weights: Vec<f32>, biases: Vec<f32>, act_func: fn(f32) -> f32) -> Self {
+        // The model reader checks input_dim * output_dim == weights.len().
+        let mut weights_by_input = vec![0.0; weights.len()];
+        for (o, row) in weights.chunks_exact(input_dim).enumerate() {
+            for (i, &w) in row.iter().enumerate() {
+                weights_by_input[i * output_dim + o] = w;
+            }
+        }
+        Layer { input_dim, output_dim, weights_by_input, biases, act_func }
+    }
 
-        it
-            .zip(&self.biases)
-            .zip(output)
-            .for_each(|((weights, bias), output)| {
-                let x = math::vector_inner_product(input, weights) + bias;
-                *output = (self.act_func)(x);
-            });
+    fn compute(&self, input: &[f32], output: &mut [f32]) {
+        let n = output.len().min(self.output_dim);
+        let output = &mut output[..n];
+        output.fill(-0.0);
+        for (&x, weights) in input.iter().zip(self.weights_by_input.chunks_exact(self.output_dim)) {
+            for (sum, &w) in output.iter_mut().zip(&weights[..n]) {
+                *sum += x * w;
+            }
+        }
+        for (out, bias) in output.iter_mut().zip(&self.biases) {
+            *out = (self.act_func)(*out + bias);
+        }
     }
 
     #[inline]

@@ -146,41 +146,55 @@ pub fn resize_image_rows(src: &ImageData, dest: &mut Vec<u8>, width: u32, height
         return;
     }
 
-    unsafe {
-        let area = width as usize * rows.len();
-        dest.reserve(area);
-        dest.set_len(area);
-    }
+    dest.resize(width as usize * rows.len(), 0);
 
-    let dest = dest.as_mut_ptr();
-    let src_data = src.data().as_ptr();
-
+    // emotion-rustface: rustface computed every term of the bilinear formula once per output
+    // pixel. Here the column terms (source column, its weight) are computed once per column, and
+    // each source row's horizontal interpolation `(1 - wx) * left + wx * right` once per source
+    // row (a shrinking pyramid level reads most source rows for two output rows). The values and
+    // the f64 operations that combine them are rustface's, so every byte is unchanged.
+    let src_width = src.width() as usize;
+    let src_data = src.data();
     let lf_x_scl = f64::from(src.width()) / f64::from(width);
     let lf_y_scl = f64::from(src.height()) / f64::from(height);
+    let columns: Vec<(usize, f64)> = (0..width)
+        .map(|x| {
+            let lf_x_s = lf_x_scl * f64::from(x);
+            let n_x_s = cmp::min(lf_x_s as u32, src.width() - 2);
+            (n_x_s as usize, lf_x_s - f64::from(n_x_s))
+        })
+        .collect();
+    let horizontal = |n_y: usize, out: &mut Vec<f64>| {
+        let row = &src_data[n_y * src_width..(n_y + 1) * src_width];
+        out.clear();
+        out.extend(columns.iter().map(|&(n_x, lf_weight_x)| {
+            (1.0 - lf_weight_x) * f64::from(row[n_x]) + lf_weight_x * f64::from(row[n_x + 1])
+        }));
+    };
 
-    unsafe {
-        for y in rows.clone() {
-            for x in 0..width {
-                let lf_x_s = lf_x_scl * f64::from(x);
-                let lf_y_s = lf_y_scl * f64::from(y);
-
-                let n_x_s = cmp::min(lf_x_s as u32, src.width() - 2);
-                let n_y_s = cmp::min(lf_y_s as u32, src.height() - 2);
-
-                let lf_weight_x = lf_x_s - f64::from(n_x_s);
-                let lf_weight_y = lf_y_s - f64::from(n_y_s);
-
-                let d1 = f64::from(*src_data.offset((n_y_s * src.width() + n_x_s) as isize));
-                let d2 = f64::from(*src_data.offset((n_y_s * src.width() + n_x_s + 1) as isize));
-                let d3 = f64::from(*src_data.offset(((n_y_s + 1) * src.width() + n_x_s) as isize));
-                let d4 =
-                    f64::from(*src_data.offset(((n_y_s + 1) * src.width() + n_x_s + 1) as isize));
-
-                let dest_val = (1.0 - lf_weight_y) * ((1.0 - lf_weight_x) * d1 + lf_weight_x * d2)
-                    + lf_weight_y * ((1.0 - lf_weight_x) * d3 + lf_weight_x * d4);
-
-                *dest.offset(((y - rows.start) * width + x) as isize) = dest_val as u8;
+    // Horizontal interpolations of source rows `cached` and `cached + 1`.
+    let (mut upper, mut lower) = (Vec::with_capacity(width as usize), Vec::with_capacity(width as usize));
+    let mut cached: Option<usize> = None;
+    for (y, out) in rows.zip(dest.chunks_exact_mut(width as usize)) {
+        let lf_y_s = lf_y_scl * f64::from(y);
+        let n_y_s = cmp::min(lf_y_s as u32, src.height() - 2);
+        let lf_weight_y = lf_y_s - f64::from(n_y_s);
+        let n_y = n_y_s as usize;
+        match cached {
+            Some(c) if c == n_y => {}
+            Some(c) if c + 1 == n_y => {
+                std::mem::swap(&mut upper, &mut lower);
+                horizontal(n_y + 1, &mut lower);
             }
+            _ => {
+                horizontal(n_y, &mut upper);
+                horizontal(n_y + 1, &mut lower);
+            }
+        }
+        cached = Some(n_y);
+        for ((dest_px, &top), &bottom) in out.iter_mut().zip(&upper).zip(&lower) {
+            let dest_val = (1.0 - lf_weight_y) * top + lf_weight_y * bottom;
+            *dest_px = dest_val as u8;
         }
     }
 }

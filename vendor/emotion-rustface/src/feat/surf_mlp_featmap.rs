@@ -167,108 +167,47 @@ impl SurfMlpFeatureMap {
         }
     }
 
+    // emotion-rustface: rustface filled the 8 channels in four strided passes, masked them in a
+    // fifth and summed them in two more (rows, then columns); this does it in one pass per row.
+    // Per pixel, channels 0-3 are (dx, |dx|) kept where dy >= 0 and then where dy < 0, channels
+    // 4-7 (dy, |dy|) kept where dx >= 0 and then where dx < 0, as rustface's masks leave them;
+    // the integral is the same sum (wrapping i32 addition, as rustface's release build), so
+    // every value is unchanged.
     fn compute_integral_images(&mut self) {
-        let grad_x_ptr = self.grad_x.as_ptr();
-        let grad_y_ptr = self.grad_y.as_ptr();
-        let img_buf_ptr = self.img_buf.as_ptr();
-
-        unsafe {
-            self.fill_integral_channel(grad_x_ptr, 0);
-            self.fill_integral_channel(grad_y_ptr, 4);
-            math::abs(grad_x_ptr, img_buf_ptr as *mut i32, self.length);
-            self.fill_integral_channel(img_buf_ptr, 1);
-            math::abs(grad_y_ptr, img_buf_ptr as *mut i32, self.length);
-            self.fill_integral_channel(img_buf_ptr, 5);
-        }
-
-        self.mask_integral_channel();
-        self.integral();
-    }
-
-    unsafe fn fill_integral_channel(&mut self, mut src: *const i32, ch: u32) {
-        let mut dest = self.int_img.as_mut_ptr().offset(ch as isize);
-        for _ in 0..self.length {
-            *dest = *src;
-            *dest.offset(2) = *src;
-            dest = dest.offset(FeaturePool::K_NUM_INT_CHANNEL as isize);
-            src = src.offset(1);
-        }
-    }
-
-    fn mask_integral_channel(&mut self) {
-        self.mask_integral_channel_portable();
-    }
-
-    fn mask_integral_channel_portable(&mut self) {
-        let mut grad_x_ptr = self.grad_x.as_ptr();
-        let mut grad_y_ptr = self.grad_y.as_ptr();
-
-        let mut dx: i32;
-        let mut dy: i32;
-        let mut dx_mask: i32;
-        let mut dy_mask: i32;
-        let mut cmp: u32;
-        let xor_bits: Vec<u32> = vec![0xffff_ffff, 0xffff_ffff, 0, 0];
-
-        let mut src = self.int_img.as_mut_ptr();
-        unsafe {
-            for _ in 0..self.length {
-                dx = *grad_x_ptr;
-                grad_x_ptr = grad_x_ptr.offset(1);
-                dy = *grad_y_ptr;
-                grad_y_ptr = grad_y_ptr.offset(1);
-
-                cmp = if dy < 0 { 0xffff_ffff } else { 0x0 };
-                for j in xor_bits.iter().take(4) {
-                    dy_mask = (cmp ^ j) as i32;
-                    *src &= dy_mask;
-                    src = src.offset(1);
-                }
-
-                cmp = if dx < 0 { 0xffff_ffff } else { 0x0 };
-                for j in xor_bits.iter().take(4) {
-                    dx_mask = (cmp ^ j) as i32;
-                    *src &= dx_mask;
-                    src = src.offset(1);
+        const CH: usize = FeaturePool::K_NUM_INT_CHANNEL as usize;
+        let w = self.width as usize;
+        let row_len = CH * w;
+        for r in 0..self.height as usize {
+            let (above, rest) = self.int_img.split_at_mut(r * row_len);
+            let row = &mut rest[..row_len];
+            let gx_row = &self.grad_x[r * w..(r + 1) * w];
+            let gy_row = &self.grad_y[r * w..(r + 1) * w];
+            // Three passes over the row (channels, running sum along it, plus the row above)
+            // that the compiler vectorises.
+            for ((px, &dx), &dy) in row.chunks_exact_mut(CH).zip(gx_row).zip(gy_row) {
+                let (ax, ay) = (dx.wrapping_abs(), dy.wrapping_abs());
+                let y_pos = if dy >= 0 { -1i32 } else { 0 };
+                let x_pos = if dx >= 0 { -1i32 } else { 0 };
+                px[0] = dx & y_pos;
+                px[1] = ax & y_pos;
+                px[2] = dx & !y_pos;
+                px[3] = ax & !y_pos;
+                px[4] = dy & x_pos;
+                px[5] = ay & x_pos;
+                px[6] = dy & !x_pos;
+                px[7] = ay & !x_pos;
+            }
+            let mut sum = [0i32; CH];
+            for px in row.chunks_exact_mut(CH) {
+                for k in 0..CH {
+                    sum[k] = sum[k].wrapping_add(px[k]);
+                    px[k] = sum[k];
                 }
             }
-        }
-    }
-
-    fn integral(&mut self) {
-        let data = self.int_img.as_ptr();
-        let len = (FeaturePool::K_NUM_INT_CHANNEL * self.width) as usize;
-
-        unsafe {
-            for r in 0..(self.height - 1) as isize {
-                let row1 = data.offset(r * len as isize);
-                let row2 = row1.offset(len as isize);
-                math::vector_add(row1, row2, row2 as *mut i32, len);
-            }
-
-            for r in 0..self.height as isize {
-                SurfMlpFeatureMap::vector_cumulative_add(
-                    data.offset(r * len as isize),
-                    len,
-                    FeaturePool::K_NUM_INT_CHANNEL,
-                );
-            }
-        }
-    }
-
-    #[inline]
-    fn vector_cumulative_add(x: *const i32, len: usize, num_channel: u32) {
-        SurfMlpFeatureMap::vector_cumulative_add_portable(x, len, num_channel);
-    }
-
-    fn vector_cumulative_add_portable(x: *const i32, len: usize, num_channel: u32) {
-        unsafe {
-            let num_channel = num_channel as usize;
-            let cols = len / num_channel - 1;
-            for i in 0..cols as isize {
-                let col1 = x.offset(i * num_channel as isize);
-                let col2 = col1.offset(num_channel as isize);
-                math::vector_add(col1, col2, col2 as *mut i32, num_channel);
+            if r > 0 {
+                for (v, &a) in row.iter_mut().zip(&above[(r - 1) * row_len..]) {
+                    *v = v.wrapping_add(a);
+                }
             }
         }
     }

@@ -192,6 +192,11 @@ impl<R: io::Read> ModelReader<R> {
         let mut input_dim = self.read_i32()?;
         for i in 1..num_layer {
             let output_dim = self.read_i32()?;
+            // emotion-rustface: a corrupt file's sizes are an error, not a panic (capacity
+            // overflow) or an overflowing product.
+            if input_dim <= 0 || output_dim <= 0 || input_dim.checked_mul(output_dim).is_none() {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "invalid SURF-MLP layer size"));
+            }
 
             let weights_count = input_dim * output_dim;
             let mut weights: Vec<f32> = Vec::with_capacity(weights_count as usize);
