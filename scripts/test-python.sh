@@ -93,7 +93,7 @@ rm -rf "$TEST_VENV"
 "$TEST_VENV/bin/python" -m pip install --quiet "$wheel[dask]" -r training/requirements.txt mypy==2.4.1
 # From the repository root: the `training` package is importable from there, the `emotion`
 # package only from site-packages.
-"$TEST_VENV/bin/python" -m pytest emotion-py/tests training/tests -q -p no:cacheprovider "$@"
+"$TEST_VENV/bin/python" -m pytest emotion-py/tests training/tests -q -p no:cacheprovider --durations=10 "$@"
 
 # 4. The sdist, built from source by pip (maturin as its PEP 517 backend), installed in another
 #    fresh venv. pip runs in the build-tools venv without build isolation, so the backend is the
