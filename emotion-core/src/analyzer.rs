@@ -179,35 +179,18 @@ impl Analyzer {
         let face_len = self.model.input_len();
         // With flip averaging each face is followed in the batch by its mirror image.
         let copies = if self.flip_average { 2 } else { 1 };
-        let mut batch = vec![0f32; faces.len() * copies * face_len];
-        let crop_faces = |faces: &[(BBox, Option<f32>)], batch: &mut [f32]| {
-            for ((bbox, _), out) in faces.iter().zip(batch.chunks_exact_mut(copies * face_len)) {
-                let (crop, mirror) = out.split_at_mut(face_len);
-                image.crop_resize_normalize(crop_region(bbox, pre), pre, crop);
-                if self.flip_average {
-                    mirror_rows(crop, mirror, pre.width);
-                }
+        // The crops are cut on the analyzer's threads too: a large face's area-filtered crop
+        // costs about as much as running the model on it.
+        let crops = crate::parallel::map(faces, self.threads, |(bbox, _)| {
+            let mut out = vec![0f32; copies * face_len];
+            let (crop, mirror) = out.split_at_mut(face_len);
+            image.crop_resize_normalize(crop_region(bbox, pre), pre, crop);
+            if self.flip_average {
+                mirror_rows(crop, mirror, pre.width);
             }
-        };
-        // The crops are cut on the analyzer's threads too (contiguous runs of faces): a large
-        // face's area-filtered crop costs about as much as running the model on it.
-        let threads = self.threads.clamp(1, faces.len());
-        if threads == 1 {
-            crop_faces(faces, &mut batch);
-        } else {
-            let per_thread = faces.len().div_ceil(threads);
-            let crop_faces = &crop_faces;
-            std::thread::scope(|scope| {
-                let mut runs = faces.chunks(per_thread).zip(batch.chunks_mut(per_thread * copies * face_len));
-                let first = runs.next();
-                for (faces, batch) in runs {
-                    scope.spawn(move || crop_faces(faces, batch));
-                }
-                if let Some((faces, batch)) = first {
-                    crop_faces(faces, batch);
-                }
-            });
-        }
+            Ok(out)
+        })?;
+        let batch = crops.concat();
         let predictions = self.model.predict(&batch, self.threads)?;
         let predictions = predictions.chunks_exact(copies).map(average);
         Ok(faces

@@ -349,7 +349,7 @@ impl FaceDetector for SeetaDetector {
         let Some((scale, sw, sh)) = self.detection_size(w, h, o.min_face_size as f32)? else {
             return Ok(Vec::new());
         };
-        let base = resize_luma(image.to_luma_threads(threads), w, h, sw, sh)?;
+        let base = resize_luma(image.to_luma_threads(threads)?, w, h, sw, sh)?;
         let max_face = o
             .max_face_size
             .filter(|&m| m != 0)

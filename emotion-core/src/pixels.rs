@@ -231,31 +231,19 @@ impl<'a> ImageView<'a> {
         self.luma_region(0, 0, self.width, self.height)
     }
 
-    /// [`ImageView::to_luma`] with the rows split over up to `threads` scoped threads (the
-    /// calling thread among them); byte-identical to it.
-    pub(crate) fn to_luma_threads(&self, threads: usize) -> Vec<u8> {
-        let threads = threads.clamp(1, self.height.max(1) as usize);
+    /// [`ImageView::to_luma`] with the rows split into bands over up to `threads` threads;
+    /// byte-identical to it. Errs only if a worker thread panicked ([`crate::Error::Internal`]).
+    pub(crate) fn to_luma_threads(&self, threads: usize) -> crate::error::Result<Vec<u8>> {
+        let threads = threads.clamp(1, self.height.max(1) as usize) as u32;
         if threads == 1 {
-            return self.to_luma();
+            return Ok(self.to_luma());
         }
-        let w = self.width as usize;
-        let rows_per = (self.height as usize).div_ceil(threads);
-        let mut out = vec![0u8; w * self.height as usize];
-        std::thread::scope(|scope| {
-            let mut parts = out.chunks_mut(rows_per * w).enumerate();
-            let first = parts.next();
-            let fill = |(i, part): (usize, &mut [u8])| {
-                let y = (i * rows_per) as u32;
-                part.copy_from_slice(&self.luma_region(0, y, self.width, (part.len() / w) as u32));
-            };
-            for item in parts {
-                scope.spawn(move || fill(item));
-            }
-            if let Some(item) = first {
-                fill(item);
-            }
-        });
-        out
+        let rows_per = self.height.div_ceil(threads);
+        let bands: Vec<u32> = (0..self.height).step_by(rows_per as usize).collect();
+        let parts = crate::parallel::map(&bands, threads as usize, |&y| {
+            Ok(self.luma_region(0, y, self.width, rows_per.min(self.height - y)))
+        })?;
+        Ok(parts.concat())
     }
 
     /// Luma (as [`ImageView::to_luma`]) of the `width` x `height` rectangle whose top-left pixel
