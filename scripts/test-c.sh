@@ -53,12 +53,14 @@ for prog in analyze test_errors; do
     gcc "${cflags[@]}" "examples/c/$prog.c" -o "$out/$prog" "${pc_shared[@]}" -Wl,-rpath,"$release" -lm
 done
 gcc "${cflags[@]}" examples/c/analyze.c -o "$out/analyze-static" "${pc_static[@]}"
-if ldd "$out/analyze-static" | grep -q libemotion; then
+# ldd's output is read whole before grep looks at it: `ldd | grep -q` under pipefail fails at
+# random when grep exits on the first match and ldd, still writing, gets SIGPIPE.
+if grep -q libemotion <<<"$(ldd "$out/analyze-static")"; then
     echo "analyze-static is linked against libemotion.so" >&2
     exit 1
 fi
 for prog in analyze analyze-static; do
-    if readelf -lW "$out/$prog" | grep GNU_STACK | grep -q RWE; then
+    if grep -q "GNU_STACK.*RWE" <<<"$(readelf -lW "$out/$prog")"; then
         echo "$prog has an executable stack" >&2
         exit 1
     fi
@@ -117,8 +119,9 @@ if cargo cinstall --version >/dev/null 2>&1; then
     read -r -a pc_installed <<<"$(PKG_CONFIG_PATH=$lib/pkgconfig pkg-config --cflags --libs emotion)"
     echo "installed emotion $(PKG_CONFIG_PATH=$lib/pkgconfig pkg-config --modversion emotion): ${pc_installed[*]}"
     gcc "${cflags[@]}" examples/c/analyze.c -o "$out/analyze-installed" "${pc_installed[@]}" -Wl,-rpath,"$lib" -lm
-    ldd "$out/analyze-installed" | grep -q "libemotion.so.0 => $lib/libemotion.so.0" ||
-        { ldd "$out/analyze-installed" >&2; echo "analyze-installed does not load the installed libemotion.so.0" >&2; exit 1; }
+    deps=$(ldd "$out/analyze-installed")
+    grep -q "libemotion.so.0 => $lib/libemotion.so.0" <<<"$deps" ||
+        { echo "$deps" >&2; echo "analyze-installed does not load the installed libemotion.so.0" >&2; exit 1; }
     { "$out/analyze-installed" "$image"; "$out/analyze-installed" "$grid"; } >"$out/c-installed.jsonl"
     python3 scripts/compare_json.py "$out/cli.jsonl" "$out/c-installed.jsonl" --tol 1e-5
 elif [[ "${EMOTION_REQUIRE_CARGO_C:-}" == 1 ]]; then
