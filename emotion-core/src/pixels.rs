@@ -286,16 +286,32 @@ impl<'a> ImageView<'a> {
         let ky = sub_samples(sy);
         let norm = 1.0 / (kx * ky) as f32;
         let plane = out_width * out_height;
-        for oy in 0..out_height {
-            for ox in 0..out_width {
+        // The sample positions along each axis are computed once, not once per output pixel
+        // (they only depend on the column or the row): a quarter of a one-face `analyze` after
+        // detection went into recomputing them.
+        let columns = taps(region.x, sx, kx, out_width, self.width as usize);
+        let rows = taps(region.y, sy, ky, out_height, self.height as usize);
+        let bpp = self.format.bytes_per_pixel();
+        let offs = self.format.rgb_offsets();
+        for (oy, row_taps) in rows.chunks_exact(ky).enumerate() {
+            let mut source_rows = [(&[][..], &[][..], 0f32); 8];
+            for (pair, t) in source_rows.iter_mut().zip(row_taps) {
+                *pair = (self.row(t.lo), self.row(t.hi), t.weight);
+            }
+            let source_rows = &source_rows[..ky];
+            for (ox, column_taps) in columns.chunks_exact(kx).enumerate() {
                 let mut acc = [0f32; 3];
-                for j in 0..ky {
-                    let fy = region.y + (oy as f32 + (j as f32 + 0.5) / ky as f32) * sy - 0.5;
-                    for i in 0..kx {
-                        let fx = region.x + (ox as f32 + (i as f32 + 0.5) / kx as f32) * sx - 0.5;
-                        let px = self.bilinear(fx, fy);
-                        for c in 0..3 {
-                            acc[c] += px[c];
+                for &(r0, r1, ay) in source_rows {
+                    for t in column_taps {
+                        let (x0, x1, ax) = (t.lo * bpp, t.hi * bpp, t.weight);
+                        for (c, &o) in offs.iter().enumerate() {
+                            let p00 = f32::from(r0[x0 + o]);
+                            let p01 = f32::from(r0[x1 + o]);
+                            let p10 = f32::from(r1[x0 + o]);
+                            let p11 = f32::from(r1[x1 + o]);
+                            let top = p00 + (p01 - p00) * ax;
+                            let bottom = p10 + (p11 - p10) * ax;
+                            acc[c] += top + (bottom - top) * ay;
                         }
                     }
                 }
@@ -311,37 +327,31 @@ impl<'a> ImageView<'a> {
             }
         }
     }
+}
 
-    /// Bilinear R, G, B (0-255 floats) at a sub-pixel position (pixel centres at integer + 0),
-    /// coordinates clamped to the image so borders repeat.
-    #[inline]
-    fn bilinear(&self, fx: f32, fy: f32) -> [f32; 3] {
-        let maxx = (self.width - 1) as f32;
-        let maxy = (self.height - 1) as f32;
-        let fx = fx.clamp(0.0, maxx);
-        let fy = fy.clamp(0.0, maxy);
-        let x0 = fx.floor();
-        let y0 = fy.floor();
-        let (ax, ay) = (fx - x0, fy - y0);
-        let x0 = x0 as usize;
-        let y0 = y0 as usize;
-        let x1 = (x0 + 1).min(self.width as usize - 1);
-        let y1 = (y0 + 1).min(self.height as usize - 1);
-        let (r0, r1) = (self.row(y0), self.row(y1));
-        let bpp = self.format.bytes_per_pixel();
-        let offs = self.format.rgb_offsets();
-        let mut px = [0f32; 3];
-        for (c, &o) in offs.iter().enumerate() {
-            let p00 = f32::from(r0[x0 * bpp + o]);
-            let p01 = f32::from(r0[x1 * bpp + o]);
-            let p10 = f32::from(r1[x0 * bpp + o]);
-            let p11 = f32::from(r1[x1 * bpp + o]);
-            let top = p00 + (p01 - p00) * ax;
-            let bottom = p10 + (p11 - p10) * ax;
-            px[c] = top + (bottom - top) * ay;
-        }
-        px
-    }
+/// One bilinear sample position along an axis: the two source pixels it falls between (pixel
+/// centres at integer + 0, clamped to the image so borders repeat) and the weight of the second.
+#[derive(Clone, Copy)]
+struct Tap {
+    lo: usize,
+    hi: usize,
+    weight: f32,
+}
+
+/// The `k` sample positions of each of `out_len` output pixels along one axis, in order: output
+/// pixel `o` covers source pixels `start + o * scale ..` `start + (o + 1) * scale`, sampled at
+/// the centres of `k` equal parts. `len` is the image's size along the axis (>= 1).
+fn taps(start: f32, scale: f32, k: usize, out_len: usize, len: usize) -> Vec<Tap> {
+    let last = len - 1;
+    (0..out_len)
+        .flat_map(|o| {
+            (0..k).map(move |i| {
+                let f = (start + (o as f32 + (i as f32 + 0.5) / k as f32) * scale - 0.5).clamp(0.0, last as f32);
+                let lo = f.floor();
+                Tap { lo: lo as usize, hi: (lo as usize + 1).min(last), weight: f - lo }
+            })
+        })
+        .collect()
 }
 
 /// Sub-samples per axis for a shrink factor: 1 up to 1.5x, then ceil(factor), at most 8.
@@ -452,6 +462,102 @@ mod tests {
         let b = ImageView::bgr(&bgr, 2, 1).unwrap().to_luma();
         assert_eq!(a, b);
         assert_eq!(a[0], luma8(10, 200, 30));
+    }
+
+    /// The crop's definition written per output pixel, every sample position computed where it
+    /// is used: the tables of `crop_resize_normalize` must give the same bits.
+    fn reference_crop(v: &ImageView<'_>, region: BBox, pre: &Preprocessing) -> Vec<f32> {
+        let (w, h, channels) = (pre.width, pre.height, pre.color.channels());
+        let (sx, sy) = (region.width / w as f32, region.height / h as f32);
+        let (kx, ky) = (sub_samples(sx), sub_samples(sy));
+        let sample = |fx: f32, fy: f32, c: usize| {
+            let fx = fx.clamp(0.0, (v.width - 1) as f32);
+            let fy = fy.clamp(0.0, (v.height - 1) as f32);
+            let (x0, y0) = (fx.floor(), fy.floor());
+            let (ax, ay) = (fx - x0, fy - y0);
+            let (x0, y0) = (x0 as usize, y0 as usize);
+            let x1 = (x0 + 1).min(v.width as usize - 1);
+            let y1 = (y0 + 1).min(v.height as usize - 1);
+            let (bpp, o) = (v.format.bytes_per_pixel(), v.format.rgb_offsets()[c]);
+            let p = |x: usize, y: usize| f32::from(v.row(y)[x * bpp + o]);
+            let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * ax;
+            let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * ax;
+            top + (bottom - top) * ay
+        };
+        let mut out = vec![0f32; channels * w * h];
+        for oy in 0..h {
+            for ox in 0..w {
+                let mut acc = [0f32; 3];
+                for j in 0..ky {
+                    let fy = region.y + (oy as f32 + (j as f32 + 0.5) / ky as f32) * sy - 0.5;
+                    for i in 0..kx {
+                        let fx = region.x + (ox as f32 + (i as f32 + 0.5) / kx as f32) * sx - 0.5;
+                        for (c, a) in acc.iter_mut().enumerate() {
+                            *a += sample(fx, fy, c);
+                        }
+                    }
+                }
+                let norm = 1.0 / (kx * ky) as f32;
+                if channels == 1 {
+                    let l = (0.299 * acc[0] + 0.587 * acc[1] + 0.114 * acc[2]) * norm;
+                    out[oy * w + ox] = (l / 255.0 - pre.mean[0]) / pre.std[0];
+                } else {
+                    for c in 0..3 {
+                        out[c * w * h + oy * w + ox] = (acc[c] * norm / 255.0 - pre.mean[c]) / pre.std[c];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn crop_matches_its_per_pixel_definition_bit_for_bit() {
+        // A pseudo-random 53 x 41 image (xorshift), 4 bytes a pixel with a 9-byte row padding.
+        let (width, height, stride) = (53u32, 41u32, 53 * 4 + 9);
+        let mut state = 0x9e37_79b9u32;
+        let data: Vec<u8> = (0..stride * height as usize)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        let views = [
+            ImageView::new(&data, width, height, stride, PixelFormat::Rgba8).unwrap(),
+            ImageView::new(&data, width, height, stride, PixelFormat::Bgr8).unwrap(),
+            ImageView::new(&data, width, height, stride, PixelFormat::Gray8).unwrap(),
+            ImageView::new(&data[..stride], width, 1, stride, PixelFormat::Rgb8).unwrap(),
+        ];
+        let regions = [
+            BBox::new(3.0, 2.0, 40.0, 30.0),      // shrink 5x / 3.75x
+            BBox::new(-7.5, -3.25, 70.0, 60.0),   // partly outside, 8x cap
+            BBox::new(20.2, 10.7, 6.0, 5.0),      // enlarged
+            BBox::new(0.0, 0.0, 53.0, 41.0),      // whole image
+            BBox::new(40.0, 30.0, 500.0, 12.0),   // mostly outside, very wide
+        ];
+        for color in [crate::model::InputColor::Gray, crate::model::InputColor::Rgb] {
+            let channels = color.channels();
+            let pre = Preprocessing {
+                color,
+                height: 7,
+                width: 9,
+                mean: vec![0.5; channels],
+                std: vec![0.25; channels],
+                crop_scale: 1.0,
+                crop_shift_y: 0.0,
+            };
+            for v in &views {
+                for &region in &regions {
+                    let mut out = vec![0f32; channels * 7 * 9];
+                    v.crop_resize_normalize(region, &pre, &mut out);
+                    let want = reference_crop(v, region, &pre);
+                    let same = out.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{color:?} {:?} {region:?}", v.format);
+                }
+            }
+        }
     }
 
     #[test]

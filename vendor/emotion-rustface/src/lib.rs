@@ -30,6 +30,7 @@ pub use crate::model::{load_model, read_model, Model};
 
 use crate::detector::FuStDetector;
 use std::io;
+use std::sync::Arc;
 
 /// Create a face detector, based on a file with model description.
 pub fn create_detector(path_to_model: &str) -> Result<Box<dyn Detector>, io::Error> {
@@ -37,9 +38,10 @@ pub fn create_detector(path_to_model: &str) -> Result<Box<dyn Detector>, io::Err
     Ok(create_detector_with_model(model))
 }
 
-/// Create a face detector, based on the provided model.
-pub fn create_detector_with_model(model: Model) -> Box<dyn Detector> {
-    Box::new(FuStDetector::new(model))
+/// Create a face detector, based on the provided model. emotion-rustface: also takes an
+/// `Arc<Model>`, so that many detectors share one model instead of each cloning its weights.
+pub fn create_detector_with_model(model: impl Into<Arc<Model>>) -> Box<dyn Detector> {
+    Box::new(FuStDetector::new(model.into()))
 }
 
 pub trait Detector {
