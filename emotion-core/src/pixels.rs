@@ -343,15 +343,17 @@ struct Tap {
 /// the centres of `k` equal parts. `len` is the image's size along the axis (>= 1).
 fn taps(start: f32, scale: f32, k: usize, out_len: usize, len: usize) -> Vec<Tap> {
     let last = len - 1;
-    (0..out_len)
-        .flat_map(|o| {
-            (0..k).map(move |i| {
-                let f = (start + (o as f32 + (i as f32 + 0.5) / k as f32) * scale - 0.5).clamp(0.0, last as f32);
-                let lo = f.floor();
-                Tap { lo: lo as usize, hi: (lo as usize + 1).min(last), weight: f - lo }
-            })
-        })
-        .collect()
+    // A plain loop: valgrind reported the `flat_map(..).collect()` form's optimised code as
+    // reading uninitialised stack (a false alarm, but it would hide real ones in the C checks).
+    let mut taps = Vec::with_capacity(out_len * k);
+    for o in 0..out_len {
+        for i in 0..k {
+            let f = (start + (o as f32 + (i as f32 + 0.5) / k as f32) * scale - 0.5).clamp(0.0, last as f32);
+            let lo = f.floor();
+            taps.push(Tap { lo: lo as usize, hi: (lo as usize + 1).min(last), weight: f - lo });
+        }
+    }
+    taps
 }
 
 /// Sub-samples per axis for a shrink factor: 1 up to 1.5x, then ceil(factor), at most 8.
