@@ -10,13 +10,18 @@
 //! data ends early. [`LoadOptions::allow_partial`] accepts such files and marks the result.
 
 use std::cell::RefCell;
+use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat};
 
 use crate::error::{Error, Result};
+use crate::files::{self, MAX_FILE_BYTES};
 use crate::pixels::DEFAULT_MAX_PIXELS;
+
+/// How many bytes of a file are read first to recognise its format by its signature.
+const SIGNATURE_BYTES: u64 = 64;
 
 /// How [`load_image`] treats a file. The default is strict: any decoding error, including data
 /// that ends early, is an [`Error::Decode`].
@@ -66,16 +71,32 @@ pub fn load_rgb(path: impl AsRef<Path>) -> Result<image::RgbImage> {
 /// declaring a huge image fails fast instead of exhausting memory.
 ///
 /// # Errors
-/// [`Error::Io`] when the file cannot be read, [`Error::ImageTooLarge`] when it declares more
-/// than [`DEFAULT_MAX_PIXELS`] pixels, [`Error::Decode`] when it is not an image in a supported
-/// format or (unless `options.allow_partial`) its data is truncated or damaged.
+/// [`Error::Io`] when the file cannot be read or has more than [`MAX_FILE_BYTES`] bytes,
+/// [`Error::ImageTooLarge`] when it declares more than [`DEFAULT_MAX_PIXELS`] pixels,
+/// [`Error::Decode`] when it is not an image in a supported format (a file whose first 64 bytes
+/// carry no image signature is refused without reading further) or (unless
+/// `options.allow_partial`) its data is truncated or damaged.
 pub fn load_image(path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadedImage> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    decode_image(&bytes, options).map_err(|e| match e {
+    let with_path = |e| match e {
         Error::Decode { message, .. } => Error::Decode { path: path.to_path_buf(), message },
         other => other,
-    })
+    };
+    let mut file = files::open(path)?;
+    // The first bytes tell the format (each supported one starts with a signature): a file that
+    // starts with none is refused without reading the rest, however long it is (`/dev/zero`).
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(SIGNATURE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    if bytes.len() as u64 == SIGNATURE_BYTES && image::guess_format(&bytes).is_err() {
+        if let Err(e) = decode_image(&bytes, options) {
+            return Err(with_path(e));
+        }
+    }
+    files::read_up_to(&mut file, &mut bytes, MAX_FILE_BYTES, path)?;
+    decode_image(&bytes, options).map_err(with_path)
 }
 
 /// As [`load_image`], from the bytes of an image file in memory ([`Error::Decode`] then carries

@@ -15,6 +15,7 @@
 //! ```
 //!
 //! Modules by concern: [`pixels`] (pixel buffers, crop/resize), [`decode`] (image files),
+//! [`files`] (reading files with a size limit),
 //! [`detect`] (face detection), [`model`] (ONNX model contract and inference), [`analyzer`]
 //! (the pipeline for stills), [`track`] (video: face tracks with smoothed emotions), `draw`
 //! (boxes, labels and valence/arousal markers on images; default feature `draw`), [`error`].
@@ -28,6 +29,7 @@ pub mod detect;
 pub mod draw;
 pub mod error;
 pub mod expression;
+pub mod files;
 pub mod model;
 mod parallel;
 pub mod pixels;

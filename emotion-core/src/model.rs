@@ -187,10 +187,11 @@ impl EmotionModel {
     /// Loads an ONNX model file. See [`EmotionModel::from_bytes`].
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; otherwise as [`EmotionModel::from_bytes`].
+    /// [`Error::Io`] when the file cannot be read or has more than [`crate::files::MAX_FILE_BYTES`]
+    /// bytes; otherwise as [`EmotionModel::from_bytes`].
     pub fn from_path(path: impl AsRef<Path>, overrides: &ModelOverrides) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let bytes = crate::files::read_limited(path, crate::files::MAX_FILE_BYTES)?;
         Self::from_bytes(&bytes, overrides)
     }
 

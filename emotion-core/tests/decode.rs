@@ -80,6 +80,36 @@ fn unreadable_and_non_image_files() {
 }
 
 #[test]
+fn files_that_never_end_are_refused_without_reading_them_whole() {
+    // A path to something endless is refused from its first bytes (no image signature) rather
+    // than read until memory runs out; an image model path likewise stops at the size limit.
+    let zero = Path::new("/dev/zero");
+    if zero.exists() {
+        match load_rgb(zero) {
+            Err(Error::Decode { path, message }) => {
+                assert_eq!((path.as_path(), message.as_str()), (zero, "The image format could not be determined"))
+            }
+            other => panic!("{other:?}"),
+        }
+    } else {
+        println!("SKIP: /dev/zero does not exist on this system");
+    }
+    let dir = temp_dir("limit");
+    let file = dir.join("ten.bin");
+    std::fs::write(&file, [7u8; 10]).unwrap();
+    assert_eq!(emotion_core::files::read_limited(&file, 10).unwrap(), vec![7u8; 10]);
+    match emotion_core::files::read_limited(&file, 9) {
+        Err(Error::Io { path, source }) => {
+            assert_eq!(path, file);
+            assert_eq!(source.kind(), std::io::ErrorKind::FileTooLarge);
+            assert_eq!(source.to_string(), "the file has more than 9 bytes");
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn strict_jpeg_decoding_matches_the_image_crate_on_intact_photos() {
     let Some(dir) = common::shared_or_skip("photos/voc-faces") else { return };
     let mut n = 0;
