@@ -36,7 +36,7 @@ pub enum Error {
     InvalidOption { name: &'static str, value: String, expected: &'static str },
 
     /// A video frame's timestamp that is not finite or not later than the previous frame's.
-    #[error("invalid frame time {time_ms} ms: {reason}{}", previous_frame(previous_ms))]
+    #[error("invalid frame time {} ms: {reason}{}", milliseconds(*time_ms), previous_frame(previous_ms))]
     InvalidTimestamp { time_ms: f64, previous_ms: Option<f64>, reason: &'static str },
 
     /// A caller-supplied bounding box that is empty, not finite, or entirely outside the image.
@@ -86,5 +86,15 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// " (previous frame at T ms)", or nothing before the first frame.
 fn previous_frame(previous_ms: &Option<f64>) -> String {
-    previous_ms.map(|p| format!(" (previous frame at {p} ms)")).unwrap_or_default()
+    previous_ms.map(|p| format!(" (previous frame at {} ms)", milliseconds(p))).unwrap_or_default()
+}
+
+/// A time as Rust prints it (`340`, `12.5`, `NaN`), in scientific notation when its size is
+/// outside [1e-6, 1e16) (`-1e308` rather than a 309-digit number).
+fn milliseconds(ms: f64) -> String {
+    if ms.is_finite() && ms != 0.0 && !(1e-6..1e16).contains(&ms.abs()) {
+        format!("{ms:e}")
+    } else {
+        ms.to_string()
+    }
 }

@@ -527,6 +527,13 @@ fn preprocessing(
         },
     };
     if let Some(c) = channels {
+        if c != color.channels() && o.color.is_some() {
+            return Err(Error::InvalidOption {
+                name: "input_color",
+                value: color.name().into(),
+                expected: "the colour of the model's input: gray for 1 channel, rgb for 3",
+            });
+        }
         if c != color.channels() {
             return Err(Error::ModelContract(format!("input has {c} channel(s) but the colour is {color:?}")));
         }
@@ -543,6 +550,15 @@ fn preprocessing(
         .or(shape_hw)
         .or(meta_size)
         .ok_or_else(|| Error::ModelContract("input height and width unknown: set the `size` override".into()))?;
+    if let (Some(over), Some(fixed)) = (o.size, shape_hw) {
+        if over != fixed {
+            return Err(Error::InvalidOption {
+                name: "input_size",
+                value: format!("{}x{}", over.0, over.1),
+                expected: "the size fixed by the model's input shape (only a model with a free height and width takes another)",
+            });
+        }
+    }
     if let (Some(s), Some(m)) = (shape_hw, meta_size) {
         if s != m && o.size.is_none() {
             return Err(meta_err("emotion.input_size", &format!("{}x{}", m.0, m.1), format!("the input shape says {}x{}", s.0, s.1)));
@@ -552,6 +568,13 @@ fn preprocessing(
         return Err(Error::InvalidOption { name: "size", value: format!("{height}x{width}"), expected: "each side in [8, 1024]" });
     }
     let per_channel = |key: &str, over: &Option<Vec<f32>>, default: f32| -> Result<Vec<f32>> {
+        if let Some(v) = over.as_ref().filter(|v| v.len() != color.channels()) {
+            return Err(Error::InvalidOption {
+                name: if key == "emotion.mean" { "mean" } else { "std" },
+                value: format!("{v:?}"),
+                expected: "one value per input channel: 1 for a gray model, 3 for an rgb one",
+            });
+        }
         let v = match (over, lookup(meta, key)) {
             (Some(v), _) => v.clone(),
             (None, Some(s)) => parse_floats(key, s)?,

@@ -83,9 +83,19 @@ fn metadata_is_read_and_overrides_win() {
     let m = EmotionModel::from_bytes(&common::fixture("no_metadata.onnx"), &o).unwrap();
     assert_eq!((m.preprocessing().crop_scale, m.preprocessing().mean[0]), (1.6, 0.1));
 
-    let wrong = ModelOverrides::default().with_mean([0.1, 0.2, 0.3]);
-    let r = EmotionModel::from_bytes(&common::fixture("no_metadata.onnx"), &wrong);
-    assert!(matches!(r, Err(Error::ModelMetadata { ref key, .. }) if key == "emotion.mean"), "{r:?}");
+    // Overrides that contradict the model are the caller's option errors, named as the option.
+    let bare = common::fixture("no_metadata.onnx");
+    let option_error = |o: ModelOverrides| match EmotionModel::from_bytes(&bare, &o) {
+        Err(Error::InvalidOption { name, value, .. }) => (name, value),
+        other => panic!("{o:?}: expected InvalidOption, got {other:?}"),
+    };
+    assert_eq!(option_error(ModelOverrides::default().with_mean([0.1, 0.2, 0.3])), ("mean", "[0.1, 0.2, 0.3]".into()));
+    assert_eq!(option_error(ModelOverrides::default().with_std([0.5, 0.5, 0.5])), ("std", "[0.5, 0.5, 0.5]".into()));
+    assert_eq!(option_error(ModelOverrides::default().with_color(InputColor::Rgb)), ("input_color", "rgb".into()));
+    // The input shape fixes 16x16: another size cannot be fed to it.
+    assert_eq!(option_error(ModelOverrides::default().with_size(32, 32)), ("input_size", "32x32".into()));
+    let same = ModelOverrides::default().with_size(16, 16);
+    assert_eq!(EmotionModel::from_bytes(&bare, &same).unwrap().preprocessing().height, 16);
     // 0 = not set (batch 1), as every count in every front door; over 64 is an option error.
     let zero = ModelOverrides::default().with_batch_size(0);
     assert_eq!(EmotionModel::from_bytes(&common::fixture("tiny_ok.onnx"), &zero).unwrap().batch_size(), 1);

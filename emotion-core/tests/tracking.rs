@@ -180,6 +180,8 @@ fn bad_timestamps_and_options_are_rejected() {
         let e = tracker.update(&view, t).unwrap_err();
         assert!(matches!(e, Error::InvalidTimestamp { previous_ms: Some(p), .. } if p == 100.0), "{t}: {e}");
     }
+    let e = tracker.update(&view, -1e308).unwrap_err().to_string();
+    assert_eq!(e, "invalid frame time -1e308 ms: must be later than the previous frame's (previous frame at 100 ms)");
     tracker.update(&view, 140.0).unwrap();
 
     let d = TrackerOptions::default;
