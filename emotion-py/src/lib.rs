@@ -17,7 +17,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use emotion_core::{
     Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, InputColor, LoadOptions,
@@ -26,7 +26,7 @@ use emotion_core::{
 use numpy::{
     IntoPyArray, PyArray1, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyTuple, PyType};
 
@@ -63,10 +63,82 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     }
 }
 
-/// An integer option from Python as the core's unsigned type; negative values give the same
-/// `InvalidOptionError` the core gives for other out-of-range values.
-fn unsigned<T: TryFrom<i64>>(name: &'static str, value: i64) -> Result<T, Error> {
-    T::try_from(value).map_err(|_| Error::InvalidOption { name, value: value.to_string(), expected: "must be >= 0" })
+/// An integer option as Python gave it: any size (pyo3's `i64` would raise OverflowError for
+/// 2**63 and up, before the option could be named).
+enum Int {
+    Small(i64),
+    /// Outside i64: the number in decimal.
+    Big(String),
+}
+
+impl std::fmt::Display for Int {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Int::Small(v) => v.fmt(f),
+            Int::Big(v) => f.write_str(v),
+        }
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Int {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i64>() {
+            Ok(v) => Ok(Int::Small(v)),
+            // Only integers (int, numpy integers, __index__) overflow; other types keep their
+            // TypeError.
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                let py = obj.py();
+                Ok(Int::Big(py.import("operator")?.call_method1("index", (obj,))?.str()?.to_string()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An integer option as the core's unsigned type; `None` when outside it (negative or too large).
+fn to_unsigned<T: TryFrom<i64>>(value: &Int) -> Option<T> {
+    match value {
+        Int::Small(v) => T::try_from(*v).ok(),
+        Int::Big(_) => None,
+    }
+}
+
+/// An integer option as the core's unsigned type. A value outside the type (negative or too
+/// large) gives the `InvalidOptionError` the core gives for other out-of-range values, with
+/// `expected`, the option's whole range.
+fn unsigned<T: TryFrom<i64>>(name: &'static str, value: &Int, expected: &'static str) -> Result<T, Error> {
+    to_unsigned(value).ok_or_else(|| Error::InvalidOption { name, value: value.to_string(), expected })
+}
+
+/// The whole range of each integer option, as the core words it (the core checks the values
+/// that fit in its types; these are for the others).
+const MIN_FACE_SIZE_RANGE: &str = "must be in [10, 10000] pixels";
+const MAX_FACE_SIZE_RANGE: &str = "must be >= min_face_size and <= 4294967295 pixels, or 0 (no limit)";
+const MAX_FACES_RANGE: &str = "must be in [0, 18446744073709551615] (0 = all)";
+const WINDOW_STEP_RANGE: &str = "must be in [1, 64] pixels";
+const THREADS_RANGE: &str = "must be in [0, 256] (0 = all cores)";
+const INPUT_SIZE_RANGE: &str = "each side must be in [8, 1024] pixels";
+const BATCH_SIZE_RANGE: &str = "must be in [0, 64] (0 = 1)";
+const DETECTION_INTERVAL_RANGE: &str = "must be in [1, 1000] frames";
+
+/// The integer options with a number as default (shown by `help()`) are read through these:
+/// pyo3 would raise OverflowError for an int beyond 64 bits, before the option is named.
+fn int_option<T: TryFrom<i64>>(obj: &Bound<'_, PyAny>, name: &'static str, expected: &'static str) -> PyResult<T> {
+    unsigned(name, &obj.extract::<Int>()?, expected).map_err(|e| to_py_err(obj.py(), e))
+}
+
+fn min_face_size_option(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    int_option(obj, "min_face_size", MIN_FACE_SIZE_RANGE)
+}
+
+fn window_step_option(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    int_option(obj, "window_step", WINDOW_STEP_RANGE)
+}
+
+fn detection_interval_option(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    int_option(obj, "detection_interval", DETECTION_INTERVAL_RANGE)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +288,8 @@ fn with_pil_image<R>(image: &Bound<'_, PyAny>, f: impl FnOnce(ImageView<'_>) -> 
         "RGBA" => (image.clone(), PixelFormat::Rgba8),
         "L" => (image.clone(), PixelFormat::Gray8),
         "1" | "LA" => (image.call_method1("convert", ("L",))?, PixelFormat::Gray8),
+        // Premultiplied alpha: Pillow converts La only to LA (un-premultiplying, as RGBa to RGB).
+        "La" => (image.call_method1("convert", ("LA",))?.call_method1("convert", ("L",))?, PixelFormat::Gray8),
         // Pillow converts these to 8 bits by clipping, not scaling: a 16-bit or float picture
         // would come out white or black and silently lose its faces.
         m if m == "I" || m == "F" || m.starts_with("I;") => {
@@ -742,21 +816,21 @@ impl Analyzer {
         py: Python<'_>,
         model_path: Option<PathBuf>,
         model_bytes: Option<Bound<'_, PyBytes>>,
-        min_face_size: i64,
-        max_face_size: Option<i64>,
-        max_faces: Option<i64>,
+        #[pyo3(from_py_with = min_face_size_option)] min_face_size: u32,
+        max_face_size: Option<Int>,
+        max_faces: Option<Int>,
         score_threshold: f32,
         pyramid_scale_factor: f32,
-        window_step: i64,
-        threads: Option<i64>,
+        #[pyo3(from_py_with = window_step_option)] window_step: u32,
+        threads: Option<Int>,
         flip_average: bool,
         input_color: Option<&str>,
-        input_size: Option<(i64, i64)>,
+        input_size: Option<(Int, Int)>,
         mean: Option<Vec<f32>>,
         std: Option<Vec<f32>>,
         crop_scale: Option<f32>,
         crop_shift_y: Option<f32>,
-        batch_size: Option<i64>,
+        batch_size: Option<Int>,
     ) -> PyResult<Self> {
         if model_path.is_some() && model_bytes.is_some() {
             return Err(PyValueError::new_err("give model_path or model_bytes, not both"));
@@ -776,7 +850,16 @@ impl Analyzer {
                 }
             };
             let size = match input_size {
-                Some((h, w)) => Some((unsigned("input_size", h)?, unsigned("input_size", w)?)),
+                Some((h, w)) => match (to_unsigned(&h), to_unsigned(&w)) {
+                    (Some(h), Some(w)) => Some((h, w)),
+                    _ => {
+                        return Err(Error::InvalidOption {
+                            name: "input_size",
+                            value: format!("{h}x{w}"),
+                            expected: INPUT_SIZE_RANGE,
+                        })
+                    }
+                },
                 None => None,
             };
             let mut overrides = ModelOverrides::default();
@@ -786,21 +869,24 @@ impl Analyzer {
             overrides.std = std;
             overrides.crop_scale = crop_scale;
             overrides.crop_shift_y = crop_shift_y;
-            overrides.batch_size = batch_size.map(|b| unsigned("batch_size", b)).transpose()?;
+            overrides.batch_size = batch_size.map(|b| unsigned("batch_size", &b, BATCH_SIZE_RANGE)).transpose()?;
             // A custom model is kept as bytes so that pickling ships the model itself.
             let model = match (model_path, model_bytes) {
-                (Some(path), _) => Some(std::fs::read(&path).map_err(|source| Error::Io { path, source })?),
+                (Some(path), _) => Some(emotion_core::files::read_limited(&path, emotion_core::files::MAX_FILE_BYTES)?),
                 (None, bytes) => bytes,
             };
             let settings = Settings {
                 model: model.map(Arc::new),
-                min_face_size: unsigned("min_face_size", min_face_size)?,
-                max_face_size: unsigned("max_face_size", max_face_size.unwrap_or(0))?,
-                max_faces: unsigned("max_faces", max_faces.unwrap_or(0))?,
+                min_face_size,
+                max_face_size: unsigned("max_face_size", &max_face_size.unwrap_or(Int::Small(0)), MAX_FACE_SIZE_RANGE)?,
+                // A limit beyond the address space (32-bit platforms) is no limit.
+                max_faces: unsigned::<u64>("max_faces", &max_faces.unwrap_or(Int::Small(0)), MAX_FACES_RANGE)?
+                    .try_into()
+                    .unwrap_or(usize::MAX),
                 score_threshold,
                 pyramid_scale_factor,
-                window_step: unsigned("window_step", window_step)?,
-                threads: unsigned("threads", threads.unwrap_or(0))?,
+                window_step,
+                threads: unsigned("threads", &threads.unwrap_or(Int::Small(0)), THREADS_RANGE)?,
                 flip_average,
                 overrides,
             };
@@ -850,7 +936,9 @@ impl Analyzer {
     ///
     /// Args:
     ///     image: numpy uint8 array, shape (H, W, 3) RGB, (H, W, 4) RGBA, (H, W) or (H, W, 1)
-    ///         gray, any strides; or a PIL image.
+    ///         gray, any strides; or a PIL image: modes RGB, RGBA and L used as they are, 1, LA
+    ///         and La converted to L (alpha ignored), I, I;16* and F refused (more than 8 bits
+    ///         per channel), any other mode (P, PA, RGBX, RGBa, CMYK, YCbCr, ...) converted to RGB.
     ///     color: "rgb" (the default) or "bgr" for 3/4-channel arrays in OpenCV order.
     ///
     /// Returns:
@@ -858,8 +946,8 @@ impl Analyzer {
     ///
     /// Raises:
     ///     TypeError: not a numpy array or PIL image, or dtype not uint8.
-    ///     ValueError: ndim not 2 or 3, channels not 1/3/4, zero-size array, or color not
-    ///         "rgb"/"bgr".
+    ///     ValueError: ndim not 2 or 3, channels not 1/3/4, zero-size array or PIL image, PIL
+    ///         mode I, I;16* or F, or color not "rgb"/"bgr".
     ///     ImageError: image over 100 megapixels.
     #[pyo3(signature = (image, *, color="rgb"))]
     fn analyze(&self, py: Python<'_>, image: &Bound<'_, PyAny>, color: &str) -> PyResult<Vec<Face>> {
@@ -943,8 +1031,9 @@ fn raw_dict<'py>(py: Python<'py>, raw: &emotion_core::RawValues) -> PyResult<Bou
 }
 
 /// A face on one video frame, returned by `Tracker.update`: the fields of a `Face` (bbox and
-/// detection_score from this frame; probabilities, expression, valence and arousal smoothed over
-/// the track) plus `track_id` and this frame's unsmoothed `raw` values.
+/// detection_score from this frame; expression, probabilities, probability_vector, top(),
+/// valence and arousal smoothed over the track) plus `track_id` and this frame's unsmoothed `raw`
+/// values. `emotion.draw` draws it as a Face.
 #[pyclass(module = "emotion", frozen)]
 struct TrackedFace {
     /// Stable id of the track (the same person from frame to frame), from 1 up, never reused by
@@ -979,6 +1068,23 @@ impl TrackedFace {
     #[getter]
     fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.face.probabilities(py)
+    }
+
+    /// The smoothed probabilities as a numpy float32 array of shape (8,), in AffectNet order
+    /// (`emotion.EXPRESSIONS`), as `Face.probability_vector`. A new array on each access.
+    #[getter]
+    fn probability_vector<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        self.face.probability_vector(py)
+    }
+
+    /// The `k` most probable smoothed expressions as (name, probability) pairs, most probable
+    /// first (ties in AffectNet order), as `Face.top`. `k` in [1, 8].
+    ///
+    /// Raises:
+    ///     ValueError: k outside [1, 8].
+    #[pyo3(signature = (k=1))]
+    fn top(&self, k: usize) -> PyResult<Vec<(&'static str, f64)>> {
+        self.face.top(k)
     }
 
     /// Smoothed valence in [-1, 1].
@@ -1036,11 +1142,35 @@ impl TrackedFace {
 ///     scene_cut_threshold: luma-histogram distance between frames that ends all tracks, in
 ///         (0, 1]; 1 never cuts.
 ///
+/// Threads: one Tracker follows one video, whose frames come in time order, so use it from one
+/// thread at a time. Calls from several threads at once are safe: they run one after the other
+/// (a call waits, with the GIL released, until the one in progress returns), in no set order, so
+/// frames may arrive out of time order and raise InvalidOptionError.
+///
 /// Raises:
 ///     InvalidOptionError: an option out of range.
-#[pyclass(module = "emotion")]
+#[pyclass(module = "emotion", frozen)]
 struct Tracker {
-    inner: emotion_core::Tracker,
+    /// Serialises calls from several Python threads: `update` releases the GIL.
+    inner: Mutex<emotion_core::Tracker>,
+}
+
+impl Tracker {
+    /// The tracker, once no other thread uses it. Waits with the GIL released: the thread in
+    /// `update` needs no GIL to finish, but other Python threads should keep running meanwhile.
+    fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut emotion_core::Tracker) -> R + Send) -> R {
+        py.detach(|| {
+            let mut tracker = self.inner.lock().unwrap_or_else(|poisoned| {
+                // A panic in an earlier call (raised as PanicException) may have left the tracks
+                // half-updated: end them, as reset() does.
+                let mut tracker = poisoned.into_inner();
+                tracker.reset();
+                self.inner.clear_poison();
+                tracker
+            });
+            f(&mut tracker)
+        })
+    }
 }
 
 #[pymethods]
@@ -1055,7 +1185,7 @@ impl Tracker {
     fn new(
         py: Python<'_>,
         analyzer: Option<&Analyzer>,
-        detection_interval: i64,
+        #[pyo3(from_py_with = detection_interval_option)] detection_interval: u32,
         search_margin: f32,
         scale_range: f32,
         max_age_ms: f64,
@@ -1067,16 +1197,8 @@ impl Tracker {
             Some(a) => Arc::clone(&a.inner),
             None => Arc::new(py.detach(emotion_core::Analyzer::new).map_err(|e| to_py_err(py, e))?),
         };
-        // Out of u32 (negative): the core's own range message, not unsigned()'s ">= 0".
-        let interval = u32::try_from(detection_interval)
-            .map_err(|_| Error::InvalidOption {
-                name: "detection_interval",
-                value: detection_interval.to_string(),
-                expected: "must be in [1, 1000] frames",
-            })
-            .map_err(|e| to_py_err(py, e))?;
         let options = emotion_core::TrackerOptions::default()
-            .with_detection_interval(interval)
+            .with_detection_interval(detection_interval)
             .with_search_margin(search_margin)
             .with_scale_range(scale_range)
             .with_max_age_ms(max_age_ms)
@@ -1084,7 +1206,7 @@ impl Tracker {
             .with_half_life_ms(half_life_ms)
             .with_scene_cut_threshold(scene_cut_threshold);
         let inner = emotion_core::Tracker::new(analyzer, options).map_err(|e| to_py_err(py, e))?;
-        Ok(Tracker { inner })
+        Ok(Tracker { inner: Mutex::new(inner) })
     }
 
     /// Processes the next frame, shown at `time_ms` milliseconds (any origin, increasing).
@@ -1101,10 +1223,9 @@ impl Tracker {
     ///     InvalidOptionError: time_ms not finite or not later than the previous frame's.
     ///     TypeError, ValueError, ImageError: as Analyzer.analyze.
     #[pyo3(signature = (image, time_ms, *, color="rgb"))]
-    fn update(&mut self, py: Python<'_>, image: &Bound<'_, PyAny>, time_ms: f64, color: &str) -> PyResult<Vec<TrackedFace>> {
-        let tracker = &mut self.inner;
+    fn update(&self, py: Python<'_>, image: &Bound<'_, PyAny>, time_ms: f64, color: &str) -> PyResult<Vec<TrackedFace>> {
         with_image(image, color, |view| {
-            let faces = py.detach(|| tracker.update(&view, time_ms)).map_err(|e| to_py_err(py, e))?;
+            let faces = self.with(py, |tracker| tracker.update(&view, time_ms)).map_err(|e| to_py_err(py, e))?;
             Ok(faces
                 .into_iter()
                 .map(|t| TrackedFace { track_id: t.track_id, face: Face::from(t.face), raw: t.raw })
@@ -1113,18 +1234,18 @@ impl Tracker {
     }
 
     /// Ends every track, as at the start of a new video (track ids keep counting up).
-    fn reset(&mut self) {
-        self.inner.reset();
+    fn reset(&self, py: Python<'_>) {
+        self.with(py, |tracker| tracker.reset());
     }
 
     /// Number of live tracks (including faces unseen on the last frame but not yet expired).
     #[getter]
-    fn track_count(&self) -> usize {
-        self.inner.track_count()
+    fn track_count(&self, py: Python<'_>) -> usize {
+        self.with(py, |tracker| tracker.track_count())
     }
 
-    fn __repr__(&self) -> String {
-        format!("Tracker(tracks={})", self.inner.track_count())
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("Tracker(tracks={})", self.track_count(py))
     }
 }
 
@@ -1250,21 +1371,38 @@ fn load_image<'py>(py: Python<'py>, path: PathBuf, allow_partial: bool) -> PyRes
 ///
 /// Args:
 ///     image: as for Analyzer.analyze (numpy array or PIL image).
-///     faces: Face objects (from analyze or classify).
+///     faces: Face objects (from analyze or classify) or TrackedFace objects (from
+///         Tracker.update: their smoothed expression is drawn; the track id is not).
 ///     color: "rgb" (default) or "bgr" for 3/4-channel arrays in OpenCV order.
 ///
 /// Returns:
 ///     numpy.ndarray, uint8: a new array of shape (H, W, 3), (H, W, 4) or (H, W) (the image's
 ///     channels; PIL images as RGB, RGBA or L), in the image's channel order.
+///
+/// Raises:
+///     TypeError: a face that is neither a Face nor a TrackedFace.
+///     TypeError, ValueError, ImageError: the image, as Analyzer.analyze.
 #[pyfunction]
 #[pyo3(signature = (image, faces, *, color="rgb"))]
 fn draw<'py>(
     py: Python<'py>,
     image: &Bound<'py, PyAny>,
-    faces: Vec<PyRef<'py, Face>>,
+    faces: Vec<Bound<'py, PyAny>>,
     color: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let faces: Vec<CoreFace> = faces.iter().map(|f| f.to_core()).collect();
+    let faces = faces
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if let Ok(f) = f.cast::<Face>() {
+                Ok(f.get().to_core())
+            } else if let Ok(t) = f.cast::<TrackedFace>() {
+                Ok(t.get().face.to_core())
+            } else {
+                Err(PyTypeError::new_err(format!("faces[{i}] must be a Face or a TrackedFace, got {}", type_name(f))))
+            }
+        })
+        .collect::<PyResult<Vec<CoreFace>>>()?;
     with_image(image, color, |view| {
         let (w, h, format) = (view.width(), view.height(), view.format());
         let bpp = format.bytes_per_pixel();

@@ -109,14 +109,14 @@ def test_corrupt_model_file(tmp_path):
     "options, message",
     [
         ({"min_face_size": 5}, "min_face_size = 5: must be in [10, 10000]"),
-        ({"min_face_size": -40}, "min_face_size = -40: must be >= 0"),
+        ({"min_face_size": -40}, "min_face_size = -40: must be in [10, 10000] pixels"),
         ({"max_face_size": 20}, "max_face_size = 20: must be >= min_face_size"),
         ({"score_threshold": 0.0}, "score_threshold = 0: must be finite and > 0"),
         ({"score_threshold": float("nan")}, "score_threshold = NaN"),
         ({"pyramid_scale_factor": 1.5}, "pyramid_scale_factor = 1.5"),
         ({"window_step": 0}, "window_step = 0: must be in [1, 64]"),
         ({"threads": 257}, "threads = 257: must be in [0, 256] (0 = all cores)"),
-        ({"max_faces": -1}, "max_faces = -1: must be >= 0"),
+        ({"max_faces": -1}, "max_faces = -1: must be in [0, 18446744073709551615] (0 = all)"),
         ({"crop_scale": 20.0}, "crop_scale = 20: must be in [0.1, 10]"),
         ({"input_color": "blue"}, "input_color = blue"),
     ],
@@ -126,6 +126,49 @@ def test_invalid_option(options, message):
         emotion.Analyzer(**options)
     assert message in str(e.value)
     assert isinstance(e.value, ValueError) and isinstance(e.value, emotion.EmotionError)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        # Beyond the option's type (u32, usize), even beyond 64 bits: the option's whole range.
+        ({"threads": 10**30}, f"threads = {10**30}: must be in [0, 256] (0 = all cores)"),
+        ({"threads": -(2**64)}, f"threads = {-(2**64)}: must be in [0, 256] (0 = all cores)"),
+        ({"threads": np.uint64(2**64 - 1)}, "threads = 18446744073709551615: must be in [0, 256]"),
+        ({"min_face_size": 2**32 + 40}, "min_face_size = 4294967336: must be in [10, 10000] pixels"),
+        ({"min_face_size": 2**100}, f"min_face_size = {2**100}: must be in [10, 10000] pixels"),
+        ({"max_face_size": 2**32}, "max_face_size = 4294967296: must be >= min_face_size and <= 4294967295"),
+        ({"max_face_size": -5}, "max_face_size = -5: must be >= min_face_size and <= 4294967295"),
+        ({"max_faces": 2**64}, "max_faces = 18446744073709551616: must be in [0, 18446744073709551615] (0 = all)"),
+        ({"window_step": 2**63}, "window_step = 9223372036854775808: must be in [1, 64] pixels"),
+        ({"window_step": -(2**70)}, f"window_step = {-(2**70)}: must be in [1, 64] pixels"),
+        ({"batch_size": 10**20}, f"batch_size = {10**20}: must be in [0, 64] (0 = 1)"),
+        ({"batch_size": -1}, "batch_size = -1: must be in [0, 64] (0 = 1)"),
+        ({"input_size": (2**64, 64)}, "input_size = 18446744073709551616x64: each side must be in [8, 1024] pixels"),
+        ({"input_size": (64, -8)}, "input_size = 64x-8: each side must be in [8, 1024] pixels"),
+    ],
+)
+def test_integer_option_out_of_its_type(options, message):
+    with pytest.raises(emotion.InvalidOptionError) as e:
+        emotion.Analyzer(**options)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2**32 + 5, 10**30])
+def test_tracker_detection_interval_out_of_range(value):
+    with pytest.raises(emotion.InvalidOptionError) as e:
+        emotion.Tracker(detection_interval=value)
+    assert f"detection_interval = {value}: must be in [1, 1000] frames" in str(e.value)
+
+
+@pytest.mark.parametrize("option", ["min_face_size", "window_step", "threads", "max_faces", "batch_size"])
+def test_integer_option_of_another_type(option):
+    # Still a TypeError, not an InvalidOptionError.
+    for value in ("40", 40.0):
+        with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+            emotion.Analyzer(**{option: value})
+    with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+        emotion.Tracker(detection_interval=10.0)
 
 
 def test_options_are_keyword_only():

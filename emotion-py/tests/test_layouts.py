@@ -67,6 +67,17 @@ def test_gray_pil_modes(analyzer, astronaut, expected):
         assert face.expression == expected[0]["expression"], mode
 
 
+def test_pil_la_mode_is_read_as_gray(analyzer, astronaut):
+    from PIL import Image
+
+    # La (premultiplied alpha) as LA: its luma, alpha ignored; opaque, exactly the L image's.
+    gray = Image.fromarray(astronaut).convert("L")
+    la = gray.convert("LA").convert("La")
+    assert la.mode == "La"
+    faces = results(analyzer.analyze(la))
+    assert len(faces) == 1 and faces == results(analyzer.analyze(gray))
+
+
 def test_negative_row_stride(analyzer, astronaut, expected):
     upside_down = np.ascontiguousarray(astronaut[::-1])
     view = upside_down[::-1]  # the original picture through a negative row stride

@@ -4,6 +4,7 @@ tracker (the CLI's video mode) on the same frames."""
 import json
 import shutil
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -98,6 +99,82 @@ def test_errors():
         tracker.update(f, 200.0, color="hsv")
     with pytest.raises(TypeError):
         emotion.Tracker(analyzer="not an analyzer")
+
+
+def test_tracked_faces_draw_and_rank_like_faces():
+    image = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    (tracked,) = emotion.Tracker(emotion.Analyzer()).update(image, 0)
+    # The same values as a Face: drawn alike (box, smoothed label, valence/arousal marker).
+    face = emotion.Face(tracked.bbox, tracked.probabilities, tracked.valence, tracked.arousal, tracked.detection_score)
+    assert face.expression == tracked.expression
+    drawn = emotion.draw(image, [tracked])
+    assert drawn.shape == image.shape and not np.array_equal(drawn, image)
+    np.testing.assert_array_equal(drawn, emotion.draw(image, [face]))
+    np.testing.assert_array_equal(emotion.draw(image, [face, tracked]), emotion.draw(image, [face, face]))
+    with pytest.raises(TypeError, match="faces\\[1\\] must be a Face or a TrackedFace, got BBox"):
+        emotion.draw(image, [tracked, tracked.bbox])
+    # probability_vector and top(), on the smoothed probabilities, as Face's.
+    v = tracked.probability_vector
+    assert v.dtype == np.float32 and v.shape == (8,)
+    assert v.tolist() == [tracked.probabilities[e] for e in emotion.EXPRESSIONS]
+    np.testing.assert_array_equal(v, face.probability_vector)
+    assert tracked.top(3) == face.top(3) and tracked.top()[0][0] == tracked.expression
+    assert len(tracked.top(8)) == 8
+    with pytest.raises(ValueError, match="k must be in \\[1, 8\\], got 0"):
+        tracked.top(0)
+
+
+def test_calls_from_two_threads_at_once_wait_for_each_other():
+    assert "use it from one thread at a time. Calls from several threads at once are safe" in " ".join(
+        emotion.Tracker.__doc__.split()
+    )
+    analyzer, clip = emotion.Analyzer(), frames(8)
+    sequential = emotion.Tracker(analyzer)
+    expected = [[f.to_dict() for f in sequential.update(frame, i * 40.0)] for i, frame in enumerate(clip)]
+    tracker = emotion.Tracker(analyzer)
+    # One thread feeds the clip while another reads the tracker: each read waits for the update
+    # in progress (it used to raise RuntimeError: Already borrowed), the tracks are unaffected.
+    out, errors, done = [], [], threading.Event()
+
+    def feed():
+        try:
+            out.extend([f.to_dict() for f in tracker.update(frame, i * 40.0)] for i, frame in enumerate(clip))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    reads = 0
+    while not done.is_set():
+        assert tracker.track_count in (0, 1) and repr(tracker).startswith("Tracker(tracks=")
+        reads += 1
+    thread.join()
+    assert not errors, errors
+    assert reads > 0
+    assert out == expected
+    # Two updates at once with the same time: one runs, then the other is refused as not later
+    # than the previous frame, whichever came first.
+    for _ in range(4):
+        tracker.reset()
+        barrier, results = threading.Barrier(2), []
+
+        def update():
+            barrier.wait()
+            try:
+                results.append(len(tracker.update(clip[0], 0.0)))
+            except Exception as e:  # noqa: BLE001 - checked below
+                results.append(e)
+
+        threads = [threading.Thread(target=update) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert 1 in results, results
+        (error,) = [r for r in results if r != 1]
+        assert isinstance(error, emotion.InvalidOptionError) and "later than the previous" in str(error), error
 
 
 def test_matches_the_rust_tracker_through_the_cli(tmp_path):

@@ -41,7 +41,10 @@ class _PILImage(Protocol):
 _ImageInput = Union[npt.NDArray[np.uint8], _PILImage]
 """A numpy ``uint8`` array of shape ``(H, W, 3)`` (RGB, or BGR with ``color="bgr"``),
 ``(H, W, 4)`` (RGBA / BGRA; alpha is ignored), ``(H, W)`` or ``(H, W, 1)`` (gray), any strides;
-or a PIL image (modes RGB, RGBA, L used as they are; others converted to RGB, or to L for 1/LA)."""
+or a PIL image: modes RGB, RGBA and L used as they are; 1, LA and La converted to L (alpha
+ignored); I, I;16 (and I;16L, I;16B, I;16N) and F refused with ``ValueError`` (more than 8 bits per
+channel: scale them to 8 bits first); any other mode (P, PA, RGBX, RGBa, CMYK, YCbCr, ...)
+converted to RGB with ``Image.convert``."""
 
 _BoxInput = Union["BBox", "Detection", Sequence[float]]
 """A face box: a :class:`BBox`, a :class:`Detection`, or 4 numbers ``(x, y, width, height)``
@@ -239,7 +242,7 @@ class Analyzer:
 
         Args:
             image: uint8 array ``(H, W, 3)`` RGB, ``(H, W, 4)`` RGBA, ``(H, W)`` gray, any
-                strides; or a PIL image.
+                strides; or a PIL image (modes: see ``_ImageInput``).
             color: ``"rgb"`` (default) or ``"bgr"`` for 3/4-channel arrays in OpenCV order.
 
         Returns:
@@ -247,8 +250,8 @@ class Analyzer:
 
         Raises:
             TypeError: not a numpy array or PIL image, or dtype not uint8.
-            ValueError: ndim not 2 or 3, channels not 1/3/4, zero-size array, or ``color`` not
-                ``"rgb"``/``"bgr"``.
+            ValueError: ndim not 2 or 3, channels not 1/3/4, zero-size array or PIL image, PIL
+                mode I, I;16* or F, or ``color`` not ``"rgb"``/``"bgr"``.
             ImageError: image over 100 megapixels.
         """
     def detect(self, image: _ImageInput, *, color: _Color = "rgb") -> list[Detection]:
@@ -328,11 +331,21 @@ def load_image(path: str | os.PathLike[str], *, allow_partial: bool = False) -> 
         ImageError: not a supported image, truncated or damaged, or over 100 megapixels.
     """
 
-def draw(image: _ImageInput, faces: Sequence[Face], *, color: _Color = "rgb") -> npt.NDArray[np.uint8]:
+def draw(
+    image: _ImageInput, faces: Sequence[Face | TrackedFace], *, color: _Color = "rgb"
+) -> npt.NDArray[np.uint8]:
     """A copy of ``image`` with each face's box, expression label and valence (x) / arousal (y)
     marker drawn, as the command line's ``--annotate`` and C's ``emotion_draw`` draw them.
     Returns an array of the image's shape, ``(H, W, 3)``, ``(H, W, 4)`` or ``(H, W)`` (PIL
-    images as RGB, RGBA or L), in its channel order (``color="bgr"`` for OpenCV frames)."""
+    images as RGB, RGBA or L), in its channel order (``color="bgr"`` for OpenCV frames).
+
+    ``faces``: :class:`Face` objects, or :class:`TrackedFace` objects from
+    :meth:`Tracker.update` (drawn with their smoothed values; the track id is not drawn).
+
+    Raises:
+        TypeError: a face that is neither a Face nor a TrackedFace.
+        TypeError, ValueError, ImageError: the image, as :meth:`Analyzer.analyze`.
+    """
 
 class _RawValues(TypedDict):
     probabilities: dict[str, float]
@@ -342,9 +355,10 @@ class _RawValues(TypedDict):
 @final
 class TrackedFace:
     """A face on one video frame (:meth:`Tracker.update`): the fields of a :class:`Face`
-    (``bbox`` and ``detection_score`` from this frame; ``probabilities``, ``expression``,
-    ``valence`` and ``arousal`` smoothed over the track) plus ``track_id`` and this frame's own
-    unsmoothed values in ``raw``."""
+    (``bbox`` and ``detection_score`` from this frame; ``expression``, ``probabilities``,
+    ``probability_vector``, ``top()``, ``valence`` and ``arousal`` smoothed over the track) plus
+    ``track_id`` and this frame's own unsmoothed values in ``raw``. :func:`draw` draws it as a
+    Face."""
 
     @property
     def track_id(self) -> int:
@@ -362,6 +376,18 @@ class TrackedFace:
     @property
     def probabilities(self) -> dict[str, float]:
         """Smoothed expression name -> probability in [0, 1] (sums to 1)."""
+    @property
+    def probability_vector(self) -> npt.NDArray[np.float32]:
+        """The smoothed probabilities as a float32 array of shape ``(8,)`` in
+        :data:`EXPRESSIONS` order, as :attr:`Face.probability_vector`. A new array on each
+        access."""
+    def top(self, k: int = 1) -> list[tuple[str, float]]:
+        """The ``k`` (1-8) most probable smoothed expressions as ``(name, probability)``, most
+        probable first (ties in :data:`EXPRESSIONS` order), as :meth:`Face.top`.
+
+        Raises:
+            ValueError: ``k`` outside [1, 8].
+        """
     @property
     def valence(self) -> float:
         """Smoothed valence in [-1, 1]."""
@@ -383,7 +409,12 @@ class Tracker:
     Between whole-frame detections (every ``detection_interval`` frames, after a scene cut, when a
     track is lost, and on every frame while no face is tracked) each face is re-found in a margin around its last box, which is much
     cheaper. Frames are **RGB by default**: pass ``color="bgr"`` for OpenCV frames. One tracker
-    per video; not for use from several threads at once.
+    per video.
+
+    Threads: a Tracker follows one video, whose frames come in time order, so use it from one
+    thread at a time. Calls from several threads at once are safe: they run one after the other
+    (a call waits, with the GIL released, until the one in progress returns), in no set order, so
+    frames may arrive out of time order and raise :class:`~emotion.InvalidOptionError`.
 
     Args:
         analyzer: the :class:`Analyzer` to use (detector, model, threads); ``None``: a default one.
