@@ -37,8 +37,9 @@ def _train_and_export(tmp_root, backbone, train_args):
 
 
 # A few steps on 300 FER+ images: deterministic (fixed seed, numpy augmentation), seconds.
+# Precise BN over 2 batches, not 100: its eager forward passes took 20 s of each smoke run.
 SMOKE = ["--limit", "300", "--batch-size", "32", "--steps", "3", "--epochs", "1",
-         "--checkpoint-min", "100"]
+         "--checkpoint-min", "100", "--precise-bn-batches", "2"]
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,7 @@ def test_mini_xception_smoke(mini_model):
 def test_resume_gives_the_same_weights(tmp_path, shared):
     """A run killed after 2 steps and resumed ends with the weights of an uninterrupted run."""
     args = ["--limit", "300", "--batch-size", "32", "--steps", "2", "--epochs", "2",
-            "--checkpoint-min", "100"]
+            "--checkpoint-min", "100", "--precise-bn-batches", "2"]
     train.main([*args, "--out", str(tmp_path / "a")])
     train.main([*args, "--out", str(tmp_path / "b"), "--stop-after-steps", "3"])
     state = json.loads((tmp_path / "b" / "checkpoint" / "state.json").read_text())
