@@ -295,7 +295,8 @@ pub unsafe extern "C" fn emotion_classify(
 /// `emotion_image_load_with_options(path, 0, out, NULL)`.
 ///
 /// Errors: `EMOTION_ERROR_NULL_POINTER` (`path` or `out` NULL), `EMOTION_ERROR_IO` (cannot read
-/// the file), `EMOTION_ERROR_DECODE` (not a supported image, or truncated or corrupt),
+/// the file, or it has more than 1 GiB), `EMOTION_ERROR_DECODE` (not a supported image, or
+/// truncated or corrupt),
 /// `EMOTION_ERROR_INVALID_IMAGE` (declares more than 100 million pixels).
 ///
 /// # Safety
