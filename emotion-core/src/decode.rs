@@ -10,7 +10,6 @@
 //! data ends early. [`LoadOptions::allow_partial`] accepts such files and marks the result.
 
 use std::cell::RefCell;
-use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -86,10 +85,7 @@ pub fn load_image(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loade
     // The first bytes tell the format (each supported one starts with a signature): a file that
     // starts with none is refused without reading the rest, however long it is (`/dev/zero`).
     let mut bytes = Vec::new();
-    (&mut file)
-        .take(SIGNATURE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    files::read_at_most(&mut file, &mut bytes, SIGNATURE_BYTES, path)?;
     if bytes.len() as u64 == SIGNATURE_BYTES && image::guess_format(&bytes).is_err() {
         if let Err(e) = decode_image(&bytes, options) {
             return Err(with_path(e));

@@ -32,14 +32,19 @@ pub(crate) fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
+/// Appends at most the next `n` bytes of `file` to `bytes` (fewer where the file ends).
+pub(crate) fn read_at_most(file: &mut File, bytes: &mut Vec<u8>, n: u64, path: &Path) -> Result<()> {
+    file.take(n).read_to_end(bytes).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    Ok(())
+}
+
 /// Appends what follows in `file` to `bytes` until the file ends or `bytes` holds `limit` bytes;
 /// [`Error::Io`] (kind `FileTooLarge`) when the file goes on past `limit`.
 pub(crate) fn read_up_to(file: &mut File, bytes: &mut Vec<u8>, limit: u64, path: &Path) -> Result<()> {
-    let io = |source| Error::Io { path: path.to_path_buf(), source };
-    let room = (limit + 1).saturating_sub(bytes.len() as u64);
-    file.take(room).read_to_end(bytes).map_err(io)?;
+    read_at_most(file, bytes, (limit + 1).saturating_sub(bytes.len() as u64), path)?;
     if bytes.len() as u64 > limit {
-        return Err(io(std::io::Error::new(ErrorKind::FileTooLarge, format!("the file has more than {limit} bytes"))));
+        let source = std::io::Error::new(ErrorKind::FileTooLarge, format!("the file has more than {limit} bytes"));
+        return Err(Error::Io { path: path.to_path_buf(), source });
     }
     Ok(())
 }

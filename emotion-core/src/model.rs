@@ -526,17 +526,15 @@ fn preprocessing(
             _ => return Err(Error::ModelContract("input channels unknown: set the `color` override".into())),
         },
     };
-    if let Some(c) = channels {
-        if c != color.channels() && o.color.is_some() {
+    if let Some(c) = channels.filter(|&c| c != color.channels()) {
+        if o.color.is_some() {
             return Err(Error::InvalidOption {
                 name: "input_color",
                 value: color.name().into(),
                 expected: "the colour of the model's input: gray for 1 channel, rgb for 3",
             });
         }
-        if c != color.channels() {
-            return Err(Error::ModelContract(format!("input has {c} channel(s) but the colour is {color:?}")));
-        }
+        return Err(Error::ModelContract(format!("input has {c} channel(s) but the colour is {color:?}")));
     }
     let meta_size = match lookup(meta, "emotion.input_size") {
         Some(v) => {
@@ -567,10 +565,10 @@ fn preprocessing(
     if !(8..=1024).contains(&height) || !(8..=1024).contains(&width) {
         return Err(Error::InvalidOption { name: "size", value: format!("{height}x{width}"), expected: "each side in [8, 1024]" });
     }
-    let per_channel = |key: &str, over: &Option<Vec<f32>>, default: f32| -> Result<Vec<f32>> {
+    let per_channel = |key: &str, name: &'static str, over: &Option<Vec<f32>>, default: f32| -> Result<Vec<f32>> {
         if let Some(v) = over.as_ref().filter(|v| v.len() != color.channels()) {
             return Err(Error::InvalidOption {
-                name: if key == "emotion.mean" { "mean" } else { "std" },
+                name,
                 value: format!("{v:?}"),
                 expected: "one value per input channel: 1 for a gray model, 3 for an rgb one",
             });
@@ -585,8 +583,8 @@ fn preprocessing(
         }
         Ok(v)
     };
-    let mean = per_channel("emotion.mean", &o.mean, 0.0)?;
-    let std = per_channel("emotion.std", &o.std, 1.0)?;
+    let mean = per_channel("emotion.mean", "mean", &o.mean, 0.0)?;
+    let std = per_channel("emotion.std", "std", &o.std, 1.0)?;
     if std.iter().any(|&s| s <= 0.0) {
         return Err(meta_err("emotion.std", &format!("{std:?}"), "must be > 0"));
     }

@@ -294,6 +294,7 @@ impl<'a> ImageView<'a> {
         let bpp = self.format.bytes_per_pixel();
         let offs = self.format.rgb_offsets();
         for (oy, row_taps) in rows.chunks_exact(ky).enumerate() {
+            // The source rows and vertical weight of this output row's ky samples (ky <= 8).
             let mut source_rows = [(&[][..], &[][..], 0f32); 8];
             for (pair, t) in source_rows.iter_mut().zip(row_taps) {
                 *pair = (self.row(t.lo), self.row(t.hi), t.weight);
