@@ -4,7 +4,9 @@ exactly the batches an uninterrupted one would, with no generator state to save.
 
 One bilinear resample does the resize to the model input and the random affine transform
 (rotation, zoom, shift = random crop, horizontal flip), edges reflected; then brightness/contrast
-jitter and random erasing (Zhong et al. 2020, "Random Erasing Data Augmentation").
+jitter and random erasing (Zhong et al. 2020, "Random Erasing Data Augmentation"); optionally
+(`robust`) the degradations of people's own photos: low resolution, blur, JPEG artefacts, sensor
+noise and gamma.
 """
 from __future__ import annotations
 
@@ -76,8 +78,10 @@ def random_matrices(rng: np.random.Generator, b: int, in_size: int, out_size: in
     return np.concatenate([a, offset[:, :, None]], axis=2).astype(np.float32)
 
 
-def augment(images: np.ndarray, rng: np.random.Generator, out_size: int) -> np.ndarray:
-    """uint8 [B, S, S, C] -> float32 [B, out, out, C] in [0, 1], randomly transformed."""
+def augment(images: np.ndarray, rng: np.random.Generator, out_size: int,
+            robust_p: float = 0.0) -> np.ndarray:
+    """uint8 [B, S, S, C] -> float32 [B, out, out, C] in [0, 1], randomly transformed, then
+    degraded (`robust`, with probabilities scaled by robust_p; 0 = none)."""
     b, s = images.shape[:2]
     x = warp(images, random_matrices(rng, b, s, out_size), out_size) / 255.0
     m = x.mean(axis=(1, 2, 3), keepdims=True)
@@ -95,6 +99,8 @@ def augment(images: np.ndarray, rng: np.random.Generator, out_size: int) -> np.n
     fill = rng.uniform(0, 1, b)
     for i in np.flatnonzero(erase):
         x[i, y0[i]:y0[i] + h[i], x0[i]:x0[i] + w[i]] = fill[i]
+    if robust_p > 0:
+        x = robust(x, rng, robust_p)
     return x.astype(np.float32)
 
 
@@ -114,3 +120,61 @@ def to_model_input(x01: np.ndarray, spec: config.BackboneSpec) -> np.ndarray:
     mean = np.array(spec.mean, np.float32)
     std = np.array(spec.std, np.float32)
     return ((x01 - mean) / std).astype(np.float32)
+
+
+# Degradations (`robust`), each applied to an image with probability p x ROBUST_P[name]:
+#   lowres: down to a side of 12-28 px (area) and back up (bilinear): small faces in crowds
+#   blur:   Gaussian, sigma 0.4-1.5 px (of the 48 px input): focus and motion
+#   jpeg:   quality 15-60: heavy web compression
+#   noise:  Gaussian, sigma 0.01-0.05 of the range: dark, high-ISO photos
+#   gamma:  0.6-1.7: under/over-exposure
+ROBUST_P = {"lowres": 0.25, "blur": 0.2, "jpeg": 0.25, "noise": 0.2, "gamma": 0.3}
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur of float [H, W, C], edges reflected."""
+    r = max(1, int(np.ceil(3 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    h, w = img.shape[:2]
+    p = np.pad(img, ((r, r), (0, 0), (0, 0)), mode="reflect")
+    img = sum(k[i] * p[i:i + h] for i in range(2 * r + 1))
+    p = np.pad(img, ((0, 0), (r, r), (0, 0)), mode="reflect")
+    return sum(k[i] * p[:, i:i + w] for i in range(2 * r + 1))
+
+
+def robust(x: np.ndarray, rng: np.random.Generator, p: float = 1.0) -> np.ndarray:
+    """Degrade float [B, H, W, C] images in [0, 1] (see ROBUST_P); p scales every probability
+    (0 = off). Deterministic given rng."""
+    import io
+    from PIL import Image
+    if p <= 0:
+        return x
+    b, h, w, c = x.shape
+    draws = {k: rng.uniform(0, 1, b) < p * v for k, v in ROBUST_P.items()}
+    side = rng.integers(12, 29, b)
+    sigma = rng.uniform(0.4, 1.5, b)
+    quality = rng.integers(15, 61, b)
+    noise = rng.uniform(0.01, 0.05, b)
+    gamma = np.exp(rng.uniform(np.log(0.6), np.log(1.7), b))
+    x = x.copy()
+    for i in range(b):
+        img = x[i]
+        if draws["lowres"][i] and side[i] < h:
+            ch = [Image.fromarray(np.ascontiguousarray(img[:, :, j], np.float32)) for j in range(c)]
+            img = np.stack([np.asarray(im.resize((side[i], side[i]), Image.BOX)
+                                       .resize((w, h), Image.BILINEAR)) for im in ch], -1)
+        if draws["blur"][i]:
+            img = _blur(img, sigma[i])
+        if draws["jpeg"][i]:
+            u8 = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+            buf = io.BytesIO()
+            Image.fromarray(u8[:, :, 0] if c == 1 else u8).save(buf, "JPEG", quality=int(quality[i]))
+            img = np.asarray(Image.open(io.BytesIO(buf.getvalue())), np.float32) / 255.0
+            img = img[:, :, None] if img.ndim == 2 else img
+        if draws["noise"][i]:
+            img = img + rng.normal(0, noise[i], img.shape)
+        if draws["gamma"][i]:
+            img = np.clip(img, 0, 1) ** gamma[i]
+        x[i] = np.clip(img, 0, 1)
+    return x.astype(np.float32)

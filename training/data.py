@@ -28,14 +28,72 @@ class Dataset:
     arousal: np.ndarray      # float32 [N]
     label: np.ndarray        # int64 [N] majority (argmax) class, AffectNet order
     names: list              # file names, for reports
+    # Where each image comes from: int64 [N], an index into SOURCES (None: all FER+).
+    source: np.ndarray | None = None
+    # Per-image weight of the valence/arousal losses: float32 [N] (None: all 1). Images with
+    # human valence/arousal ratings weigh more than those with distilled targets.
+    va_weight: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.label)
 
+    def sources(self) -> np.ndarray:
+        return np.zeros(len(self), np.int64) if self.source is None else self.source
+
+    def va_weights(self) -> np.ndarray:
+        return np.ones(len(self), np.float32) if self.va_weight is None else self.va_weight
+
     def subset(self, idx) -> "Dataset":
-        idx = np.asarray(idx)
+        idx = np.asarray(idx, np.int64)
         return Dataset(self.images[idx], self.expression[idx], self.valence[idx],
-                       self.arousal[idx], self.label[idx], [self.names[i] for i in idx])
+                       self.arousal[idx], self.label[idx], [self.names[i] for i in idx],
+                       self.sources()[idx], self.va_weights()[idx])
+
+
+# Image sources, in the order of Dataset.source: FER+ and the wild sets (training/wild.py).
+SOURCES = ("ferplus", "expw", "muxspace", "diffusionfer", "london")
+
+
+def concat(parts) -> Dataset:
+    """One Dataset from several (images must share their size)."""
+    return Dataset(np.concatenate([p.images for p in parts]),
+                   np.concatenate([p.expression for p in parts]),
+                   np.concatenate([p.valence for p in parts]),
+                   np.concatenate([p.arousal for p in parts]),
+                   np.concatenate([p.label for p in parts]),
+                   [n for p in parts for n in p.names],
+                   np.concatenate([p.sources() for p in parts]),
+                   np.concatenate([p.va_weights() for p in parts]))
+
+
+def load_wild(path, smoothing=0.1, rating_weight=1.0):
+    """The wild faces of `training.wild` (its .npz, or a pack holding `wild_*` arrays) ->
+    (train, held-out) Datasets. Targets: one-hot labels smoothed by `smoothing` (the mass spread
+    over the 7 other classes: ExpW's labels are noisy); valence/arousal = the human ratings where
+    the set has them (DiffusionFER), with loss weight `rating_weight`, else distilled from the
+    one-hot label (`distilled_va`) with weight 1."""
+    z = np.load(path, allow_pickle=False)
+    pre = "wild_" if "wild_label" in z.files else ""
+    if pre:
+        from . import pack
+        images = pack.decode_images(z, "wild")
+    else:
+        images = z["images"]
+    label = z[pre + "label"]
+    onehot = np.eye(config.NUM_CLASSES, dtype=np.float32)[label]
+    soft = onehot * (1 - smoothing) + (1 - onehot) * smoothing / (config.NUM_CLASSES - 1)
+    dv, da = distilled_va(onehot, stats=tuple(z["va_means"]) if "va_means" in z.files else None)
+    rv, ra = z[pre + "valence"], z[pre + "arousal"]
+    rated = ~np.isnan(rv) & ~np.isnan(ra)
+    valence = np.where(rated, rv, dv).astype(np.float32)
+    arousal = np.where(rated, ra, da).astype(np.float32)
+    sets = [str(s) for s in z[pre + "sets"]]
+    source = np.array([SOURCES.index(sets[i]) for i in z[pre + "set"]], np.int64)
+    ds = Dataset(images, soft.astype(np.float32), valence, arousal, label.astype(np.int64),
+                 [str(n) for n in z[pre + "names"]], source,
+                 np.where(rated, rating_weight, 1.0).astype(np.float32))
+    hold = z[pre + "holdout"]
+    return ds.subset(np.flatnonzero(~hold)), ds.subset(np.flatnonzero(hold))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,14 +322,17 @@ def preprocess_numpy(images: np.ndarray, spec: config.BackboneSpec) -> np.ndarra
 def apply_soft_labels(ds: Dataset, path) -> Dataset:
     """Replace the targets of the images named in a teacher's soft-label file (.npz with `names`
     [M] str, `expression` float [M, 8] AffectNet order, `valence` [M], `arousal` [M]; made by
-    `python -m training.distill`). Images the file does not name keep their own targets."""
+    `python -m training.distill`). Images the file does not name keep their own targets, and
+    images with human valence/arousal ratings (va_weight > 1) keep those."""
     z = np.load(path, allow_pickle=False)
     where = {str(n): i for i, n in enumerate(z["names"])}
     idx = np.array([where.get(n, -1) for n in ds.names])
     hit = idx >= 0
     expression, valence, arousal = ds.expression.copy(), ds.valence.copy(), ds.arousal.copy()
     expression[hit] = z["expression"][idx[hit]]
-    valence[hit] = z["valence"][idx[hit]]
-    arousal[hit] = z["arousal"][idx[hit]]
+    # Images with human ratings (va_weight > 1, see load_wild) keep them.
+    va = hit & (ds.va_weights() <= 1.0)
+    valence[va] = z["valence"][idx[va]]
+    arousal[va] = z["arousal"][idx[va]]
     return Dataset(ds.images, expression.astype(np.float32), valence.astype(np.float32),
-                   arousal.astype(np.float32), ds.label, ds.names)
+                   arousal.astype(np.float32), ds.label, ds.names, ds.source, ds.va_weight)

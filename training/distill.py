@@ -21,7 +21,7 @@ import numpy as np
 from . import augment, config, data
 
 
-def distill(teacher, data_path, out, alpha=0.7, backbone=None):
+def distill(teacher, data_path, out, alpha=0.7, backbone=None, wild=None):
     import keras
     teacher = Path(teacher)
     info_file = teacher.parent / "run.json"
@@ -32,6 +32,9 @@ def distill(teacher, data_path, out, alpha=0.7, backbone=None):
         ds = pack.load(data_path, "train")
     else:
         ds = data.load(data_path, color=spec.color)
+    if wild:
+        # The wild faces' training part (never their held-out part), targets as in training.
+        ds = data.concat([ds, data.load_wild(wild)[0]])
     model = keras.models.load_model(teacher, compile=False)
     x = augment.to_model_input(augment.resize(ds.images, spec.size), spec)
     a = model.predict(x, batch_size=256, verbose=0)
@@ -53,8 +56,9 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--alpha", type=float, default=0.7, help="teacher share of the target")
     p.add_argument("--backbone", default=None, help="teacher backbone if no run.json")
+    p.add_argument("--wild", default=None, help="also the wild faces (training.wild .npz or pack)")
     a = p.parse_args(argv)
-    path = distill(a.teacher, a.data, a.out, a.alpha, a.backbone)
+    path = distill(a.teacher, a.data, a.out, a.alpha, a.backbone, a.wild)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 

@@ -109,39 +109,50 @@ def crop_geometry(meta: dict):
     return float(meta["emotion.crop_scale"]), float(meta["emotion.crop_shift_y"])
 
 
-def library_crop(images: np.ndarray, spec: config.BackboneSpec, crop_scale: float,
-                 crop_shift_y: float) -> np.ndarray:
-    """numpy mirror of the library's preprocessing for a box covering the whole image
-    (`Analyzer.classify(image, [BBox(0, 0, W, H)])`): a square region of crop_scale x the box
-    side around the box centre shifted by crop_shift_y x height, sampled bilinearly with borders
-    repeated (and 2-8 sub-samples per axis when shrinking by more than 1.5x), BT.601 luma,
-    (x/255 - mean)/std. images uint8 [N, H, W, C] (all the same size) -> float32 NCHW
-    [N, C', S, S]. `tests/test_evaluate.py` checks it against the library."""
-    n, h, w, c = images.shape
-    s = spec.size
-    side = max(w, h) * crop_scale
-    rx, ry = w / 2 - side / 2, h / 2 + crop_shift_y * h - side / 2
-    step = side / s
+def crop(image: np.ndarray, box, size: int, crop_scale: float, crop_shift_y: float,
+         channels: int = 1) -> np.ndarray:
+    """numpy mirror of the library's face crop: a square region of crop_scale x the box's longer
+    side around the box centre shifted by crop_shift_y x its height, sampled bilinearly with
+    borders repeated (and 2-8 sub-samples per axis when shrinking by more than 1.5x), BT.601 luma
+    for channels=1. image uint8 [H, W, C] (C = 1 or 3), box (x, y, width, height) pixels ->
+    float32 [size, size, channels] in 0-255. `tests/test_evaluate.py` checks it against the
+    library."""
+    h, w = image.shape[:2]
+    img = image.astype(np.float32)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.shape[-1] == 3 and channels == 1:
+        img = (img @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+    bx, by, bw, bh = box
+    side = max(bw, bh) * crop_scale
+    rx, ry = bx + bw / 2 - side / 2, by + bh / 2 + crop_shift_y * bh - side / 2
+    step = side / size
     k = 1 if step <= 1.5 else min(int(np.ceil(step)), 8)
-    pos = lambda origin, size: np.clip(
-        origin + (np.arange(s)[:, None] + (np.arange(k)[None, :] + 0.5) / k) * step - 0.5,
-        0, size - 1).ravel()                                     # [S * k]
+    pos = lambda origin, n: np.clip(
+        origin + (np.arange(size)[:, None] + (np.arange(k)[None, :] + 0.5) / k) * step - 0.5,
+        0, n - 1).ravel()                                        # [S * k]
     fy, fx = pos(ry, h), pos(rx, w)
     y0, x0 = np.floor(fy).astype(int), np.floor(fx).astype(int)
     y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    ay, ax = (fy - y0)[:, None], (fx - x0)[None, :]
-    img = images.astype(np.float32)
-    if c == 3 and spec.channels == 1 or c == 1:
-        img = (img @ np.array([0.299, 0.587, 0.114], np.float32))[..., None] if c == 3 else img
-    g = lambda yy, xx: img[:, yy][:, :, xx]                      # [N, S*k, S*k, C]
-    top = g(y0, x0) + (g(y0, x1) - g(y0, x0)) * ax[..., None]
-    bot = g(y1, x0) + (g(y1, x1) - g(y1, x0)) * ax[..., None]
-    px = top + (bot - top) * ay[..., None]
-    px = px.reshape(n, s, k, s, k, px.shape[-1]).mean(axis=(2, 4))  # [N, S, S, C]
-    if px.shape[-1] == 1 and spec.channels == 3:
+    ay, ax = (fy - y0)[:, None, None], (fx - x0)[None, :, None]
+    g = lambda yy, xx: img[yy][:, xx]                            # [S*k, S*k, C]
+    top = g(y0, x0) + (g(y0, x1) - g(y0, x0)) * ax
+    bot = g(y1, x0) + (g(y1, x1) - g(y1, x0)) * ax
+    px = (top + (bot - top) * ay).reshape(size, k, size, k, -1).mean(axis=(1, 3))
+    if px.shape[-1] == 1 and channels == 3:
         px = np.repeat(px, 3, -1)
+    return px.astype(np.float32)
+
+
+def library_crop(images: np.ndarray, spec: config.BackboneSpec, crop_scale: float,
+                 crop_shift_y: float) -> np.ndarray:
+    """The library's model input for a box covering the whole image
+    (`Analyzer.classify(image, [BBox(0, 0, W, H)])`): `crop`, then (x/255 - mean)/std.
+    images uint8 [N, H, W, C] -> float32 NCHW [N, C', S, S]."""
     mean = np.array(spec.mean, np.float32)
     std = np.array(spec.std, np.float32)
+    px = np.stack([crop(im, (0, 0, im.shape[1], im.shape[0]), spec.size, crop_scale,
+                        crop_shift_y, spec.channels) for im in images])
     return ((px / 255.0 - mean) / std).transpose(0, 3, 1, 2).astype(np.float32)
 
 

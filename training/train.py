@@ -11,8 +11,8 @@ function of (seed, epoch, step), made in this process or `--workers` processes a
 OUT/checkpoint/ (model with optimizer state and step counter, dropout RNG states, the position in
 the run, best held-out score, history); `--resume` continues from there to the same end and gives the same weights as an uninterrupted run. `--stop-after-min` checkpoints
 and exits cleanly (a run can span several sessions). Held-out evaluation after each epoch on
-`--val-frac` of the training folder (never on FER+ valid): OUT/best.keras keeps the best held-out
-accuracy, OUT/last.keras the final weights after precise BN (see `precise_bn`; the bundled model
+`--val-frac` of the training folder (never on FER+ valid), plus the wild faces' held-out part
+with `--wild`: OUT/best.keras keeps the best held-out score (see evaluate_heldout), OUT/last.keras the final weights after precise BN (see `precise_bn`; the bundled model
 is made from it); OUT/train.log and OUT/history.csv record it all.
 
 Backend: whatever KERAS_BACKEND says (tensorflow on this CPU; torch or jax on a GPU machine);
@@ -50,6 +50,18 @@ def parse_args(argv=None):
     p.add_argument("--soft-labels", default=None,
                    help="teacher soft labels (.npz from training.distill: names, expression, "
                         "valence, arousal) replacing the targets of the images they name")
+    p.add_argument("--wild", default=None,
+                   help="the wild faces (.npz of `python -m training.wild`, or a pack holding "
+                        "them): their held-out part joins the held-out split, the rest training")
+    p.add_argument("--wild-smoothing", type=float, default=0.1,
+                   help="label smoothing of the wild faces' one-hot labels")
+    p.add_argument("--va-rating-weight", type=float, default=3.0,
+                   help="valence/arousal loss weight of images with human ratings (DiffusionFER)")
+    p.add_argument("--source-weights", default="",
+                   help="per-source sample weight multipliers, e.g. 'muxspace=0.3,expw=1.5' "
+                        f"(sources: {', '.join(data.SOURCES)}; default 1)")
+    p.add_argument("--robust", type=float, default=0.0,
+                   help="scale of the degradation probabilities (augment.ROBUST_P; 0 = off)")
     p.add_argument("--out", default=str(config.DEFAULT_RUN))
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--epochs", type=int, default=30)
@@ -88,7 +100,9 @@ def describe_data(args, n_train, n_val) -> str:
         name = f"{args.format} data '{folder.name}'"
     held = f"{Path(args.val_data).name}" if args.val_data else "held out from the same split"
     soft = "; teacher soft labels" if args.soft_labels else ""
-    return f"{name}: {n_train} images for training, {n_val} held out ({held}){soft}"
+    wild = "; wild faces (ExpW, muxspace/LFW, DiffusionFER, London set)" \
+        if getattr(args, "wild", None) else ""
+    return f"{name}{wild}: {n_train} images for training, {n_val} held out ({held}){soft}"
 
 
 class _Log:
@@ -111,12 +125,29 @@ def load_datasets(args, spec):
     else:
         full = data.load(args.data, args.format, size=args.store_size, color=spec.color,
                          limit=args.limit)
-    if args.soft_labels:
-        full = data.apply_soft_labels(full, args.soft_labels)
     if args.val_data:
-        return full, data.load(args.val_data, "auto", size=args.store_size or
-                               full.images.shape[1], color=spec.color)
-    return data.split(full, args.val_frac, args.seed)
+        train, held = full, data.load(args.val_data, "auto", size=args.store_size or
+                                      full.images.shape[1], color=spec.color)
+    else:
+        train, held = data.split(full, args.val_frac, args.seed)
+    if getattr(args, "wild", None):
+        wild_train, wild_held = data.load_wild(args.wild, args.wild_smoothing,
+                                               args.va_rating_weight)
+        train, held = data.concat([train, wild_train]), data.concat([held, wild_held])
+    if args.soft_labels:
+        train = data.apply_soft_labels(train, args.soft_labels)
+    return train, held
+
+
+def source_weights(spec: str) -> np.ndarray:
+    """'name=w,...' -> float32 [len(data.SOURCES)] sample weight multipliers (default 1)."""
+    w = np.ones(len(data.SOURCES), np.float32)
+    for item in filter(None, (t.strip() for t in spec.split(","))):
+        name, _, value = item.partition("=")
+        if name not in data.SOURCES:
+            raise SystemExit(f"--source-weights: unknown source {name!r} ({data.SOURCES})")
+        w[data.SOURCES.index(name)] = float(value)
+    return w
 
 
 # Per output: cross-entropy against the soft labels, squared error for valence and arousal
@@ -139,24 +170,26 @@ def run_plan(n, bs, steps, epochs, seed, epoch=0, step=0):
             yield order_slice(n, bs, seed, e, s), e, s
 
 
-def make_batch(images, idx, seed, epoch, step, spec):
+def make_batch(images, idx, seed, epoch, step, spec, robust=0.0):
     """The augmented, normalised model input of one batch: a pure function of its arguments."""
     return augment.to_model_input(
-        augment.augment(images[idx], augment.batch_rng(seed, epoch, step), spec.size), spec)
+        augment.augment(images[idx], augment.batch_rng(seed, epoch, step), spec.size, robust),
+        spec)
 
 
 _WORKER = {}
 
 
-def _worker_init(shm_name, shape, backbone):
+def _worker_init(shm_name, shape, backbone, robust):
     from multiprocessing import shared_memory
     shm = shared_memory.SharedMemory(name=shm_name)
     _WORKER.update(shm=shm, images=np.ndarray(shape, np.uint8, buffer=shm.buf),
-                   spec=config.BACKBONES[backbone])
+                   spec=config.BACKBONES[backbone], robust=robust)
 
 
 def _worker_batch(idx, seed, epoch, step):
-    return make_batch(_WORKER["images"], idx, seed, epoch, step, _WORKER["spec"])
+    return make_batch(_WORKER["images"], idx, seed, epoch, step, _WORKER["spec"],
+                      _WORKER["robust"])
 
 
 class BatchSource:
@@ -165,8 +198,9 @@ class BatchSource:
     position. `get(plan)` takes the next (idx, epoch, step) of the run's plan iterator and
     returns (model input, idx)."""
 
-    def __init__(self, images, spec, seed, workers=0):
+    def __init__(self, images, spec, seed, workers=0, robust=0.0):
         self.images, self.spec, self.seed, self.workers = images, spec, seed, workers
+        self.robust = robust
         self.pending = []
         if workers:
             import concurrent.futures as cf
@@ -176,12 +210,13 @@ class BatchSource:
             np.ndarray(images.shape, np.uint8, buffer=self.shm.buf)[:] = images
             self.pool = cf.ProcessPoolExecutor(
                 workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                initargs=(self.shm.name, images.shape, spec.name))
+                initargs=(self.shm.name, images.shape, spec.name, robust))
 
     def get(self, plan):
         if not self.workers:
             idx, epoch, step = next(plan)
-            return make_batch(self.images, idx, self.seed, epoch, step, self.spec), idx
+            return make_batch(self.images, idx, self.seed, epoch, step, self.spec,
+                              self.robust), idx
         while len(self.pending) < 2 * self.workers:
             item = next(plan, None)
             if item is None:
@@ -206,14 +241,27 @@ def targets(ds, idx):
 
 
 def evaluate_heldout(model, ds, spec) -> dict:
-    """Held-out accuracy, expression cross-entropy and valence/arousal MAE (plain network)."""
+    """Held-out accuracy, expression cross-entropy and valence/arousal MAE (plain network); with
+    several sources, each source's accuracy (`acc_<source>`) and `score`, their mean over the
+    sources with at least 50 held-out images (the checkpoint choice: FER+ and each wild set
+    count alike, however many images each has). One source: score = accuracy."""
     x = augment.to_model_input(augment.resize(ds.images, spec.size), spec)
     out = model.predict(x, batch_size=256, verbose=0)
     p = np.clip(np.asarray(out["expression"]), 1e-7, 1.0)
-    return {"accuracy": float((p.argmax(1) == ds.label).mean()),
-            "expression_loss": float(-(ds.expression * np.log(p)).sum(1).mean()),
-            "valence_mae": float(np.abs(np.asarray(out["valence"])[:, 0] - ds.valence).mean()),
-            "arousal_mae": float(np.abs(np.asarray(out["arousal"])[:, 0] - ds.arousal).mean())}
+    hit = p.argmax(1) == ds.label
+    m = {"accuracy": float(hit.mean()),
+         "expression_loss": float(-(ds.expression * np.log(p)).sum(1).mean()),
+         "valence_mae": float(np.abs(np.asarray(out["valence"])[:, 0] - ds.valence).mean()),
+         "arousal_mae": float(np.abs(np.asarray(out["arousal"])[:, 0] - ds.arousal).mean())}
+    src = ds.sources()
+    accs = []
+    for i, name in enumerate(data.SOURCES):
+        if (src == i).sum() and len(np.unique(src)) > 1:
+            m[f"acc_{name}"] = float(hit[src == i].mean())
+            if (src == i).sum() >= 50:
+                accs.append(m[f"acc_{name}"])
+    m["score"] = float(np.mean(accs)) if accs else m["accuracy"]
+    return m
 
 
 def precise_bn(model, ds, spec, seed, batches=100, batch_size=128):
@@ -285,6 +333,9 @@ def run(args) -> Path:
     weights = None if args.no_class_weights else data.class_weights(train_ds.expression)
     sw_all = np.ones(len(train_ds), np.float32) if weights is None else \
         data.sample_weights(train_ds.expression, weights)
+    per_source = source_weights(getattr(args, "source_weights", ""))[train_ds.sources()]
+    sw_all = sw_all * per_source
+    va_all = train_ds.va_weights() * per_source
     bs = args.batch_size
     steps = args.steps or max(1, len(train_ds) // bs)
     total = args.epochs * steps
@@ -331,15 +382,14 @@ def run(args) -> Path:
     last_ckpt = time.time()
     done_here = 0
     stop = False
-    source = BatchSource(train_ds.images, spec, args.seed, args.workers)
+    source = BatchSource(train_ds.images, spec, args.seed, args.workers, args.robust)
     plan = run_plan(len(train_ds), bs, steps, args.epochs, args.seed, state["epoch"], state["step"])
     while state["epoch"] < args.epochs and not stop:
         epoch, te = state["epoch"], time.time()
         losses = []
         while state["step"] < steps:
             x, idx = source.get(plan)
-            sw = {"expression": sw_all[idx], "valence": np.ones(len(idx), np.float32),
-                  "arousal": np.ones(len(idx), np.float32)}
+            sw = {"expression": sw_all[idx], "valence": va_all[idx], "arousal": va_all[idx]}
             logs = model.train_on_batch(x, targets(train_ds, idx), sample_weight=sw,
                                         return_dict=True)
             losses.append(float(logs["loss"]))
@@ -360,8 +410,8 @@ def run(args) -> Path:
             log(f"epoch {epoch + 1}/{args.epochs}: " + ", ".join(
                 f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()
                 if k != "epoch"))
-            if m["accuracy"] > state["best_accuracy"]:
-                state["best_accuracy"] = m["accuracy"]
+            if m["score"] > state["best_accuracy"]:
+                state["best_accuracy"] = m["score"]
                 model.save(out / "best.keras")
             state["epoch"], state["step"] = epoch + 1, 0
             _write_history(out / "history.csv", state["history"])
@@ -378,7 +428,7 @@ def run(args) -> Path:
     m = evaluate_heldout(model, val_ds, spec)
     log("after precise BN: " + ", ".join(f"{k}={v:.4f}" for k, v in m.items()))
     model.save(out / "last.keras")
-    log(f"done: {args.epochs} epochs; best held-out accuracy {state['best_accuracy']:.4f}; "
+    log(f"done: {args.epochs} epochs; best held-out score {state['best_accuracy']:.4f}; "
         f"{(time.time() - t0) / 60:.1f} min in this process")
     return out
 
@@ -391,7 +441,7 @@ def fit_epochs(args, spec, train_ds, val_ds, steps, sw_all, t0, log, probe=30) -
     from . import model as model_lib
     m = model_lib.build_model(args.backbone)
     m.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=LOSSES)
-    source = BatchSource(train_ds.images, spec, args.seed, args.workers)
+    source = BatchSource(train_ds.images, spec, args.seed, args.workers, args.robust)
     plan = run_plan(len(train_ds), args.batch_size, steps, 1 + (4 + probe) // steps, args.seed)
     ones = np.ones(args.batch_size, np.float32)
 
