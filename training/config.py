@@ -41,7 +41,7 @@ CROP_SHIFT_Y = -0.008
 
 # Written into emotion.version: bump it for every model you ship, so users can tell models apart
 # (the library reports it; the date is the training run's).
-MODEL_VERSION = "0.2.1+ferplus.20261130"
+MODEL_VERSION = "0.3.0+wild.20261204"
 ONNX_OPSET = 13
 SEED = 1337
 

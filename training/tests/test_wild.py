@@ -115,3 +115,17 @@ def test_source_weights_parse():
     assert w[data.SOURCES.index("ferplus")] == 1.0
     with pytest.raises(SystemExit, match="unknown source 'affectnet'"):
         train.source_weights("affectnet=1")
+
+
+def test_bundled_onnx_rebuilds_into_keras(shared):
+    """training.from_onnx gives back the bundled model: same probabilities as onnxruntime, and
+    trainable (one training-mode pass stays close to inference: the folded BNs got statistics)."""
+    from training import from_onnx
+    spec = config.BACKBONES["resnet_lite"]
+    ds = data.load_ferplus(config.FERPLUS_TRAIN, limit=256)
+    model = from_onnx.rebuild(config.BUNDLED_MODEL, "resnet_lite", ds.images)
+    x = augment.to_model_input(augment.resize(ds.images, spec.size), spec)
+    assert from_onnx.check(model, config.BUNDLED_MODEL, x[:64]) < 1e-4
+    infer = np.asarray(model(x[:128], training=False)["expression"])
+    batch = np.asarray(model(x[:128], training=True)["expression"])
+    assert (infer.argmax(1) == batch.argmax(1)).mean() > 0.8
