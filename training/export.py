@@ -204,10 +204,13 @@ def export(keras_path, out, crop_scale=config.CROP_SCALE, crop_shift_y=config.CR
     spec = config.BACKBONES[backbone]
     model = keras.models.load_model(keras_path, compile=False)
     training_data = info.get("training_data", "unknown")
+    wild = bool(info.get("args", {}).get("wild"))
     description = description or (
         f"{backbone} + multi-task head (valence, arousal, 8 expressions). Expression learnt from "
-        f"FER+ vote distributions; valence/arousal distilled from AffectNet per-class means "
-        f"(not learnt from human valence/arousal ratings).")
+        f"FER+ vote distributions" + (" and labelled wild faces (ExpW, LFW, DiffusionFER, London "
+        f"set)" if wild else "") + "; valence/arousal distilled from AffectNet per-class means"
+        + (", and from human ratings on DiffusionFER." if wild else
+           " (not learnt from human valence/arousal ratings)."))
     meta = metadata(spec, crop_scale, crop_shift_y, training_data, description, version)
     keras_to_onnx(model, spec, meta, out)
     check_contract(out)
