@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The webcam page in headless Chromium with a fake camera (examples/server/browser-test).
+# The webcam page in headless Chromium with a fake camera (emotion-server/browser-test).
 # Needs Debian's chromium (/usr/bin/chromium, or $CHROMIUM) and node/npm; skips with a line
 # saying so where chromium is absent (.ci/run installs it). Screenshots: target/browser-test/.
 set -euo pipefail
@@ -15,6 +15,6 @@ if ! command -v npm >/dev/null; then
   exit 0
 fi
 cargo build --release -p emotion-server --bin emotion-server --example y4m
-cd examples/server/browser-test
+cd emotion-server/browser-test
 npm ci --no-audit --no-fund --silent
-CHROMIUM="$CHROMIUM" OUT="$PWD/../../../target/browser-test" node --test
+CHROMIUM="$CHROMIUM" OUT="$PWD/../../target/browser-test" node --test

@@ -9,7 +9,7 @@ use clap::Parser;
 use emotion_server::{Config, Settings};
 
 // The analyzer's flags are the CLI's, from its source: one definition, the same names and help.
-#[path = "../../cli/src/analyzer_args.rs"]
+#[path = "../../emotion-cli/src/analyzer_args.rs"]
 mod analyzer_args;
 use analyzer_args::AnalyzerArgs;
 

@@ -19,7 +19,7 @@ async fn start(config: Config) -> String {
 }
 
 fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
 /// tests/data/oversized/declared-WxH.png (written by make_declared_size_pngs.py there): a valid

@@ -13,7 +13,7 @@ import { resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const out = resolve(process.env.OUT || `${root}/target/browser-test`);
 const photo = `${root}/examples/data/astronaut.png`;
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/astronaut.png");
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/astronaut.png");
 
 fn emotion(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_emotion")).args(args).output().unwrap()
@@ -46,7 +46,7 @@ fn arg_value(v: &Value) -> String {
 
 #[test]
 fn the_option_table() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/options.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/options.json");
     let table: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for case in table["cases"].as_array().unwrap() {
         let (option, value, valid) = (case["option"].as_str().unwrap(), &case["value"], case["valid"].as_bool().unwrap());
@@ -138,7 +138,7 @@ fn whole_image_classifies_a_tight_crop_that_detection_misses() {
 
 #[test]
 fn max_faces_and_annotate_match_the_library() {
-    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/misc/multiface.jpg");
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/photos/misc/multiface.jpg");
     if !photo.exists() {
         println!("SKIPPED: {} not found (test photos live in ../shared)", photo.display());
         return;
@@ -161,7 +161,7 @@ fn huge_declared_sizes_are_too_large_by_name() {
     for (w, h) in [(200_000_000u32, 1u32), (100_000, 100_000)] {
         // Written by tests/data/oversized/make_declared_size_pngs.py: a valid header declaring
         // w x h, one byte of pixel data.
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/data/oversized/declared-{w}x{h}.png"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/data/oversized/declared-{w}x{h}.png"));
         let out = emotion(&[path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1));
         let pixels = u64::from(w) * u64::from(h);

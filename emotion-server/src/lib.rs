@@ -15,7 +15,7 @@
 pub mod api;
 pub mod engine;
 pub mod error;
-#[path = "../../cli/src/report.rs"]
+#[path = "../../emotion-cli/src/report.rs"]
 pub mod report;
 mod stream;
 

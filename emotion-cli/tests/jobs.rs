@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 const CLI: &str = env!("CARGO_BIN_EXE_emotion");
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn run(args: &[&str], inputs: &[&Path]) -> Output {

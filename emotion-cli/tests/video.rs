@@ -29,7 +29,7 @@ fn tmp_dir(name: &str) -> PathBuf {
 
 /// `n` 320x240 frames: the sample face (150 px) panning right over a gray background.
 fn frames(n: u32) -> Vec<RgbImage> {
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/astronaut.png");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/astronaut.png");
     let face = imageops::resize(&emotion_core::load_rgb(sample).unwrap(), 150, 150, imageops::FilterType::Triangle);
     (0..n)
         .map(|i| {
@@ -116,7 +116,7 @@ fn one_line_per_frame_with_a_stable_track_and_an_annotated_mp4() {
 #[test]
 fn bad_video_options_are_bad_arguments_even_without_videos() {
     // Checked before any input is read: exit code 2, as for every other option.
-    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/astronaut.png");
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/astronaut.png");
     for (flag, value, name) in
         [("--detection-interval", "0", "detection_interval"), ("--half-life-ms", "nan", "half_life_ms"), ("--max-age-ms", "inf", "max_age_ms")]
     {
