@@ -220,6 +220,68 @@ typedef struct emotion_options {
 } emotion_options;
 
 /**
+ * What `emotion_analyzer_model_info` reports: the model's metadata and the preprocessing in
+ * force (metadata merged with the `emotion_options` overrides). The labels are the
+ * `emotion_expression` names in AffectNet order (`emotion_expression_name(0..7)`).
+ */
+typedef struct emotion_model_info {
+    /**
+     * `emotion.version` of the model, e.g. `"0.1.0+ferplus.20261129"`; `""` when absent.
+     * Owned by the analyzer: valid until `emotion_analyzer_free`.
+     */
+    const char *version;
+    /**
+     * `emotion.training_data`: what the model learnt from; `""` when absent. Owned by the
+     * analyzer.
+     */
+    const char *training_data;
+    /**
+     * `emotion.description`; `""` when absent. Owned by the analyzer.
+     */
+    const char *description;
+    /**
+     * `EMOTION_INPUT_COLOR_GRAY` (1 channel) or `EMOTION_INPUT_COLOR_RGB` (3 channels).
+     */
+    emotion_input_color input_color;
+    /**
+     * Model input height, pixels.
+     */
+    uint32_t input_height;
+    /**
+     * Model input width, pixels.
+     */
+    uint32_t input_width;
+    /**
+     * Input channels: 1 or 3 (the number of valid `mean` and `std` entries).
+     */
+    uint32_t input_channels;
+    /**
+     * Per-channel mean subtracted from pixel / 255.
+     */
+    float mean[3];
+    /**
+     * Per-channel divisor applied after the mean.
+     */
+    float std[3];
+    /**
+     * Crop side as a multiple of the face box's longer side.
+     */
+    float crop_scale;
+    /**
+     * Crop centre shift down, as a fraction of the box height.
+     */
+    float crop_shift_y;
+    /**
+     * Batch size of the optimized inference plan.
+     */
+    uint32_t batch_size;
+    /**
+     * 1 when flip averaging is on, else 0.
+     */
+    uint32_t flip_average;
+} emotion_model_info;
+
+/**
  * Memory layout of one pixel: 8 bits per channel, channels in the order the name gives.
  */
 typedef uint32_t emotion_pixel_format;
@@ -326,68 +388,6 @@ typedef struct emotion_image {
  * Flags of `emotion_image_load_with_options`.
  */
 typedef uint32_t emotion_load_flags;
-
-/**
- * What `emotion_analyzer_model_info` reports: the model's metadata and the preprocessing in
- * force (metadata merged with the `emotion_options` overrides). The labels are the
- * `emotion_expression` names in AffectNet order (`emotion_expression_name(0..7)`).
- */
-typedef struct emotion_model_info {
-    /**
-     * `emotion.version` of the model, e.g. `"0.1.0+ferplus.20261129"`; `""` when absent.
-     * Owned by the analyzer: valid until `emotion_analyzer_free`.
-     */
-    const char *version;
-    /**
-     * `emotion.training_data`: what the model learnt from; `""` when absent. Owned by the
-     * analyzer.
-     */
-    const char *training_data;
-    /**
-     * `emotion.description`; `""` when absent. Owned by the analyzer.
-     */
-    const char *description;
-    /**
-     * `EMOTION_INPUT_COLOR_GRAY` (1 channel) or `EMOTION_INPUT_COLOR_RGB` (3 channels).
-     */
-    emotion_input_color input_color;
-    /**
-     * Model input height, pixels.
-     */
-    uint32_t input_height;
-    /**
-     * Model input width, pixels.
-     */
-    uint32_t input_width;
-    /**
-     * Input channels: 1 or 3 (the number of valid `mean` and `std` entries).
-     */
-    uint32_t input_channels;
-    /**
-     * Per-channel mean subtracted from pixel / 255.
-     */
-    float mean[3];
-    /**
-     * Per-channel divisor applied after the mean.
-     */
-    float std[3];
-    /**
-     * Crop side as a multiple of the face box's longer side.
-     */
-    float crop_scale;
-    /**
-     * Crop centre shift down, as a fraction of the box height.
-     */
-    float crop_shift_y;
-    /**
-     * Batch size of the optimized inference plan.
-     */
-    uint32_t batch_size;
-    /**
-     * 1 when flip averaging is on, else 0.
-     */
-    uint32_t flip_average;
-} emotion_model_info;
 
 /**
  * Tracker settings. Start from `emotion_tracker_options_default()` and change the fields you
@@ -690,6 +690,18 @@ emotion_status emotion_analyzer_new_with_model(const char *model_path,
 void emotion_analyzer_free(struct emotion_analyzer *analyzer);
 
 /**
+ * Fills `*out` with the model's information and the preprocessing in force. The strings
+ * belong to the analyzer (valid until `emotion_analyzer_free`).
+ *
+ * Errors: `EMOTION_ERROR_NULL_POINTER` (`analyzer` or `out` NULL).
+ *
+ * # Safety
+ * `analyzer` is NULL or a live analyzer; `out` is NULL or writable.
+ */
+emotion_status emotion_analyzer_model_info(const struct emotion_analyzer *analyzer,
+                                           struct emotion_model_info *out);
+
+/**
  * Detects the faces in an image and classifies each: up to `capacity` faces written to `out`,
  * best detection score first; `*count` = number of faces found.
  *
@@ -808,18 +820,6 @@ emotion_status emotion_image_load_with_options(const char *path,
  * modified since) or zeroed.
  */
 void emotion_image_free(struct emotion_image *image);
-
-/**
- * Fills `*out` with the model's information and the preprocessing in force. The strings
- * belong to the analyzer (valid until `emotion_analyzer_free`).
- *
- * Errors: `EMOTION_ERROR_NULL_POINTER` (`analyzer` or `out` NULL).
- *
- * # Safety
- * `analyzer` is NULL or a live analyzer; `out` is NULL or writable.
- */
-emotion_status emotion_analyzer_model_info(const struct emotion_analyzer *analyzer,
-                                           struct emotion_model_info *out);
 
 /**
  * Draws `faces` into the caller's image, in place: each face's box, its expression label with

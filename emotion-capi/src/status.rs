@@ -2,7 +2,7 @@
 //! function runs its body through (panic capture, status mapping, last-error bookkeeping).
 
 use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use emotion_core::Error;
@@ -170,6 +170,24 @@ pub(crate) fn guard(function: &str, body: impl FnOnce() -> Result<(), Failure>) 
 /// if it panics. The last error message is left unchanged.
 pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// The message of the last failed call on the calling thread, e.g. `"stride 10 bytes is smaller
+/// than a row (30 bytes)"`; `""` when the last call succeeded. Never NULL. The string belongs to
+/// the library and stays valid until the next call on this thread of a function that returns
+/// `emotion_status`; copy it to keep it. Functions that do not return a status leave it as is.
+#[no_mangle]
+pub extern "C" fn emotion_last_error_message() -> *const c_char {
+    guard_value(c"".as_ptr(), last_error_ptr)
+}
+
+/// The name of a status code, e.g. `"EMOTION_ERROR_IO"`: a static string. NULL for a value that
+/// is not an `EMOTION_*` status.
+#[no_mangle]
+pub extern "C" fn emotion_status_name(status: emotion_status) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        status_name(status).map_or(std::ptr::null(), CStr::as_ptr)
+    })
 }
 
 #[cfg(test)]

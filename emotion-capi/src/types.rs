@@ -5,9 +5,11 @@
 //! out-of-range value in a Rust enum would be undefined behaviour. The library checks the value
 //! and answers `EMOTION_ERROR_INVALID_ARGUMENT` instead.
 
+use std::ffi::{c_char, CStr};
+
 use emotion_core::{BBox, Detection, DetectorOptions, Expression, Face, InputColor, ModelOverrides, PixelFormat};
 
-use crate::status::Failure;
+use crate::status::{guard_value, Failure};
 
 /// Memory layout of one pixel: 8 bits per channel, channels in the order the name gives.
 pub type emotion_pixel_format = u32;
@@ -420,4 +422,40 @@ impl emotion_image {
         stride: 0,
         format: EMOTION_PIXEL_RGB8,
     };
+}
+
+/// The lower-case English name of an expression (`"neutral"`, `"happy"`, `"sad"`, `"surprise"`,
+/// `"fear"`, `"disgust"`, `"anger"`, `"contempt"`): a static string. NULL when
+/// `expression >= EMOTION_EXPRESSION_COUNT`.
+#[no_mangle]
+pub extern "C" fn emotion_expression_name(expression: emotion_expression) -> *const c_char {
+    const NAMES: [&CStr; EMOTION_EXPRESSION_COUNT] = [
+        c"neutral",
+        c"happy",
+        c"sad",
+        c"surprise",
+        c"fear",
+        c"disgust",
+        c"anger",
+        c"contempt",
+    ];
+    guard_value(std::ptr::null(), || {
+        NAMES
+            .get(expression as usize)
+            .map_or(std::ptr::null(), |n| n.as_ptr())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expression_names_match_the_core() {
+        for e in emotion_core::Expression::ALL {
+            let name = unsafe { CStr::from_ptr(emotion_expression_name(e as emotion_expression)) };
+            assert_eq!(name.to_str().unwrap(), e.name());
+        }
+        assert!(emotion_expression_name(EMOTION_EXPRESSION_COUNT as emotion_expression).is_null());
+    }
 }

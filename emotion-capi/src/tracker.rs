@@ -6,7 +6,9 @@ use emotion_core::{TrackedFace, Tracker, TrackerOptions};
 
 use crate::status::{emotion_status, guard, guard_value, Failure};
 use crate::types::{emotion_face, emotion_pixel_format, EMOTION_EXPRESSION_COUNT};
-use crate::{emotion_analyzer, image_view, too_small};
+use crate::analyzer::emotion_analyzer;
+use crate::args::too_small;
+use crate::image::image_view;
 
 /// Follows faces through a video (`emotion_tracker_new`, `emotion_tracker_update`,
 /// `emotion_tracker_free`). Opaque. Not thread-safe: use one tracker from one thread at a time
