@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use emotion_core::Error;
+use emotion_core::{Error, ErrorKind};
 
 /// Result of every fallible call: `EMOTION_OK` (0) or one of the `EMOTION_ERROR_*` codes (> 0).
 /// After a failure, `emotion_last_error_message()` says what went wrong. Values are stable across
@@ -85,29 +85,23 @@ impl Failure {
 }
 
 impl From<Error> for Failure {
-    /// One status per group of core errors; the message is the core error's text.
+    /// The status of the error's kind; the message is the core error's text.
     fn from(e: Error) -> Self {
-        let status = match &e {
-            Error::EmptyImage { .. }
-            | Error::SizeOverflow { .. }
-            | Error::ImageTooLarge { .. }
-            | Error::StrideTooSmall { .. }
-            | Error::BufferTooSmall { .. }
-            | Error::UnsupportedLayout(_) => EMOTION_ERROR_INVALID_IMAGE,
-            Error::InvalidOption { .. } | Error::InvalidBox { .. } | Error::InvalidTimestamp { .. } => {
-                EMOTION_ERROR_INVALID_ARGUMENT
-            }
-            Error::ModelLoad(_)
-            | Error::ModelContract(_)
-            | Error::ModelMetadata { .. }
-            | Error::DetectorLoad(_) => EMOTION_ERROR_MODEL,
-            Error::Io { .. } => EMOTION_ERROR_IO,
-            Error::Decode { .. } => EMOTION_ERROR_DECODE,
-            Error::Inference(_) => EMOTION_ERROR_INFERENCE,
-            // `Error` is non-exhaustive: kinds added later are reported as internal until mapped.
-            _ => EMOTION_ERROR_INTERNAL,
-        };
-        Failure::new(status, e.to_string())
+        Failure::new(kind_status(e.kind()), e.to_string())
+    }
+}
+
+/// The status of each kind of core error: the one table (no catch-all, so a new [`ErrorKind`]
+/// does not compile until it is placed here).
+pub(crate) fn kind_status(kind: ErrorKind) -> emotion_status {
+    match kind {
+        ErrorKind::InvalidImage | ErrorKind::ImageTooLarge => EMOTION_ERROR_INVALID_IMAGE,
+        ErrorKind::InvalidArgument | ErrorKind::InvalidBox => EMOTION_ERROR_INVALID_ARGUMENT,
+        ErrorKind::Model | ErrorKind::Detector => EMOTION_ERROR_MODEL,
+        ErrorKind::Io => EMOTION_ERROR_IO,
+        ErrorKind::Decode => EMOTION_ERROR_DECODE,
+        ErrorKind::Inference => EMOTION_ERROR_INFERENCE,
+        ErrorKind::Internal => EMOTION_ERROR_INTERNAL,
     }
 }
 
@@ -199,6 +193,30 @@ mod tests {
         unsafe { CStr::from_ptr(last_error_ptr()) }
             .to_string_lossy()
             .into_owned()
+    }
+
+    #[test]
+    fn each_error_kind_has_its_status() {
+        let expected = [
+            (ErrorKind::InvalidImage, EMOTION_ERROR_INVALID_IMAGE),
+            (ErrorKind::ImageTooLarge, EMOTION_ERROR_INVALID_IMAGE),
+            (ErrorKind::InvalidArgument, EMOTION_ERROR_INVALID_ARGUMENT),
+            (ErrorKind::InvalidBox, EMOTION_ERROR_INVALID_ARGUMENT),
+            (ErrorKind::Model, EMOTION_ERROR_MODEL),
+            (ErrorKind::Detector, EMOTION_ERROR_MODEL),
+            (ErrorKind::Io, EMOTION_ERROR_IO),
+            (ErrorKind::Decode, EMOTION_ERROR_DECODE),
+            (ErrorKind::Inference, EMOTION_ERROR_INFERENCE),
+            (ErrorKind::Internal, EMOTION_ERROR_INTERNAL),
+        ];
+        assert_eq!(expected.len(), ErrorKind::ALL.len());
+        for (kind, status) in expected {
+            assert_eq!(kind_status(kind), status, "{kind:?}");
+        }
+        let late = Error::InvalidTimestamp { time_ms: 1.0, previous_ms: Some(2.0), reason: "not later" };
+        let failure = Failure::from(late);
+        assert_eq!(failure.status, EMOTION_ERROR_INVALID_ARGUMENT);
+        assert_eq!(failure.message, "invalid frame time 1 ms: not later (previous frame at 2 ms)");
     }
 
     #[test]

@@ -84,6 +84,77 @@ pub enum Error {
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// What kind of error an [`Error`] is: the coarse grouping each front door maps to its own error
+/// vocabulary (C status codes, Python exception classes, HTTP status and code), each in one
+/// table.
+///
+/// Deliberately *not* `#[non_exhaustive]`: a front door's table matches every kind without a
+/// catch-all, so a new kind (or a new [`Error`] variant, which [`Error::kind`] must place) does
+/// not compile until every table says what it becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The pixels cannot be used as given: zero size, a stride smaller than a row, a buffer too
+    /// short, sizes that overflow, an unsupported layout.
+    InvalidImage,
+    /// The image has more pixels than the limit ([`Error::ImageTooLarge`]).
+    ImageTooLarge,
+    /// An option outside its range, or a video frame time that is not finite or not later than
+    /// the previous frame's.
+    InvalidArgument,
+    /// A caller-supplied face box that is empty, not finite or outside the image.
+    InvalidBox,
+    /// The emotion model cannot be loaded, does not meet the contract, or has bad metadata.
+    Model,
+    /// The face detector model cannot be loaded.
+    Detector,
+    /// A file cannot be read.
+    Io,
+    /// An image file cannot be decoded.
+    Decode,
+    /// Running the network failed.
+    Inference,
+    /// A bug: a caught panic of a third-party component.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order (for tests of the front doors' tables).
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::InvalidImage,
+        ErrorKind::ImageTooLarge,
+        ErrorKind::InvalidArgument,
+        ErrorKind::InvalidBox,
+        ErrorKind::Model,
+        ErrorKind::Detector,
+        ErrorKind::Io,
+        ErrorKind::Decode,
+        ErrorKind::Inference,
+        ErrorKind::Internal,
+    ];
+}
+
+impl Error {
+    /// The error's [`ErrorKind`]. Matched without a catch-all: a new variant must be placed here.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::EmptyImage { .. }
+            | Error::SizeOverflow { .. }
+            | Error::StrideTooSmall { .. }
+            | Error::BufferTooSmall { .. }
+            | Error::UnsupportedLayout(_) => ErrorKind::InvalidImage,
+            Error::ImageTooLarge { .. } => ErrorKind::ImageTooLarge,
+            Error::InvalidOption { .. } | Error::InvalidTimestamp { .. } => ErrorKind::InvalidArgument,
+            Error::InvalidBox { .. } => ErrorKind::InvalidBox,
+            Error::ModelLoad(_) | Error::ModelContract(_) | Error::ModelMetadata { .. } => ErrorKind::Model,
+            Error::DetectorLoad(_) => ErrorKind::Detector,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Decode { .. } => ErrorKind::Decode,
+            Error::Inference(_) => ErrorKind::Inference,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
 /// " (previous frame at T ms)", or nothing before the first frame.
 fn previous_frame(previous_ms: &Option<f64>) -> String {
     previous_ms.map(|p| format!(" (previous frame at {} ms)", milliseconds(p))).unwrap_or_default()
@@ -96,5 +167,44 @@ fn milliseconds(ms: f64) -> String {
         format!("{ms:e}")
     } else {
         ms.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_kind() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let cases = [
+            (Error::EmptyImage { width: 0, height: 1 }, ErrorKind::InvalidImage),
+            (Error::SizeOverflow { width: 1, height: 1, stride: 1 }, ErrorKind::InvalidImage),
+            (Error::ImageTooLarge { width: 1, height: 1, pixels: 1, limit: 0 }, ErrorKind::ImageTooLarge),
+            (Error::StrideTooSmall { stride: 1, row_bytes: 3 }, ErrorKind::InvalidImage),
+            (Error::BufferTooSmall { len: 1, required: 3 }, ErrorKind::InvalidImage),
+            (Error::UnsupportedLayout("x".into()), ErrorKind::InvalidImage),
+            (Error::InvalidOption { name: "threads", value: "-1".into(), expected: "" }, ErrorKind::InvalidArgument),
+            (Error::InvalidTimestamp { time_ms: f64::NAN, previous_ms: None, reason: "" }, ErrorKind::InvalidArgument),
+            (Error::InvalidBox { index: 0, bbox: [0.0; 4], reason: "" }, ErrorKind::InvalidBox),
+            (Error::ModelLoad("x".into()), ErrorKind::Model),
+            (Error::ModelContract("x".into()), ErrorKind::Model),
+            (Error::ModelMetadata { key: "k".into(), value: "v".into(), reason: "r".into() }, ErrorKind::Model),
+            (Error::DetectorLoad("x".into()), ErrorKind::Detector),
+            (Error::Inference("x".into()), ErrorKind::Inference),
+            (Error::Internal("x".into()), ErrorKind::Internal),
+            (Error::Io { path: "a".into(), source: io() }, ErrorKind::Io),
+            (Error::Decode { path: "a".into(), message: "m".into() }, ErrorKind::Decode),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+    }
+
+    #[test]
+    fn all_lists_each_kind_once() {
+        for (i, a) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(ErrorKind::ALL.iter().filter(|b| *b == a).count(), 1, "{a:?} at {i}");
+        }
     }
 }

@@ -37,7 +37,7 @@ pub mod track;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
 pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
 pub use decode::{decode_image, load_image, load_rgb, LoadOptions, LoadedImage};
 pub use track::{RawValues, TrackedFace, Tracker, TrackerOptions};

@@ -7,7 +7,7 @@ use numpy::IntoPyArray;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::errors::to_py_err;
+use crate::errors::{to_py_err, PARTIAL_IMAGE_WARNING};
 use crate::image::{type_name, with_image};
 use crate::results::Face;
 use crate::tracker::TrackedFace;
@@ -38,13 +38,13 @@ pub(crate) fn load_image<'py>(py: Python<'py>, path: PathBuf, allow_partial: boo
         e => to_py_err(py, e),
     })?;
     if loaded.partial {
-        let warning = py.import("emotion._errors")?.getattr("PartialImageWarning")?;
+        let warning = PARTIAL_IMAGE_WARNING.get(py)?;
         let message = format!(
             "{}: image data is incomplete or damaged ({}); returning the part that decoded",
             path.display(),
             loaded.decode_error.as_deref().unwrap_or("decoding stopped early")
         );
-        PyErr::warn(py, &warning, &std::ffi::CString::new(message.replace('\0', ""))?, 1)?;
+        PyErr::warn(py, warning.as_any(), &std::ffi::CString::new(message.replace('\0', ""))?, 1)?;
     }
     let (w, h) = loaded.image.dimensions();
     let array = numpy::ndarray::Array3::from_shape_vec((h as usize, w as usize, 3), loaded.image.into_raw())

@@ -44,5 +44,8 @@ fn _emotion(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ModelInfo>()?;
     m.add_function(wrap_pyfunction!(functions::load_image, m)?)?;
     m.add_function(wrap_pyfunction!(functions::draw, m)?)?;
+    for class in errors::ALL {
+        m.add(class.name, class.get(m.py())?)?;
+    }
     Ok(())
 }

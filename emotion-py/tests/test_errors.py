@@ -204,3 +204,22 @@ def test_exception_hierarchy():
         assert issubclass(cls, emotion.EmotionError) and issubclass(cls, ValueError)
     for cls in (emotion.ModelError, emotion.DetectorError, emotion.InferenceError):
         assert issubclass(cls, emotion.EmotionError) and not issubclass(cls, ValueError)
+
+
+def test_exception_classes_are_the_native_modules():
+    # Made once by the native module (errors.rs), re-exported unchanged by emotion._errors.
+    from emotion import _emotion, _errors
+
+    for name in _errors.__all__:
+        assert getattr(emotion, name) is getattr(_emotion, name) is getattr(_errors, name), name
+        assert getattr(emotion, name).__module__ == "emotion", name
+    assert issubclass(emotion.PartialImageWarning, UserWarning)
+    assert emotion.ImageError.__doc__.startswith("The pixels cannot be used")
+
+
+def test_frame_time_out_of_order_is_an_invalid_option(analyzer):
+    tracker = emotion.Tracker(analyzer)
+    frame = np.zeros((48, 64, 3), np.uint8)
+    tracker.update(frame, 10.0)
+    with pytest.raises(emotion.InvalidOptionError, match=r"invalid frame time 5 ms: .*\(previous frame at 10 ms\)"):
+        tracker.update(frame, 5.0)

@@ -5,6 +5,7 @@
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use emotion_core::ErrorKind;
 use serde::Serialize;
 
 /// Seconds a client is asked to wait (`Retry-After`) when the server is overloaded.
@@ -13,13 +14,13 @@ pub const RETRY_AFTER_S: u64 = 1;
 /// An API error: HTTP status, a stable machine-readable `code` and a human message.
 ///
 /// Codes: `bad_image` (400: empty, truncated or undecodable body), `invalid_option` (400: a
-/// query parameter out of range), `invalid_request` (400: other malformed requests),
-/// `not_found` (404), `method_not_allowed` (405), `body_timeout` (408: the body did not arrive
-/// within `--body-timeout`), `body_too_large` (413: more bytes than
-/// `--max-body`), `image_too_large` (413: the image declares more pixels than the library's
-/// limit), `unsupported_media_type` (415), `overloaded` (503: `--max-concurrency` requests in
-/// flight; `Retry-After` set), `timeout` (503: not answered within `--timeout`; `Retry-After`
-/// set), `internal` (500).
+/// query parameter out of range; also the library's other argument errors, see
+/// [`status_and_code`]), `invalid_request` (400: other malformed requests), `not_found` (404),
+/// `method_not_allowed` (405), `body_timeout` (408: the body did not arrive within
+/// `--body-timeout`), `body_too_large` (413: more bytes than `--max-body`), `image_too_large`
+/// (413: the image declares more pixels than the library's limit), `unsupported_media_type`
+/// (415), `overloaded` (503: `--max-concurrency` requests in flight; `Retry-After` set),
+/// `timeout` (503: not answered within `--timeout`; `Retry-After` set), `internal` (500).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -105,20 +106,25 @@ impl IntoResponse for ApiError {
 
 impl From<emotion_core::Error> for ApiError {
     fn from(e: emotion_core::Error) -> Self {
-        use emotion_core::Error as E;
-        match &e {
-            E::ImageTooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", e.to_string()),
+        let (status, code) = status_and_code(e.kind());
+        let message = match &e {
             // The path in a decode error is the placeholder for in-memory bytes: leave it out.
-            E::Decode { message, .. } => ApiError::bad_image(format!("cannot decode image: {message}")),
-            E::EmptyImage { .. }
-            | E::SizeOverflow { .. }
-            | E::StrideTooSmall { .. }
-            | E::BufferTooSmall { .. }
-            | E::UnsupportedLayout(_) => ApiError::bad_image(e.to_string()),
-            E::InvalidOption { .. } | E::InvalidBox { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_option", e.to_string())
-            }
-            _ => ApiError::internal(e.to_string()),
+            emotion_core::Error::Decode { message, .. } => format!("cannot decode image: {message}"),
+            _ => e.to_string(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+/// The HTTP status and `code` of each kind of library error: the one table (no catch-all, so a
+/// new [`ErrorKind`] does not compile until it is placed here).
+pub fn status_and_code(kind: ErrorKind) -> (StatusCode, &'static str) {
+    match kind {
+        ErrorKind::InvalidImage | ErrorKind::Decode => (StatusCode::BAD_REQUEST, "bad_image"),
+        ErrorKind::ImageTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
+        ErrorKind::InvalidArgument | ErrorKind::InvalidBox => (StatusCode::BAD_REQUEST, "invalid_option"),
+        ErrorKind::Model | ErrorKind::Detector | ErrorKind::Io | ErrorKind::Inference | ErrorKind::Internal => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
     }
 }
@@ -169,4 +175,45 @@ pub async fn json_errors(response: Response) -> Response {
         parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
     }
     Response::from_parts(parts, Body::from(error.to_json()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use emotion_core::Error;
+
+    #[test]
+    fn each_kind_has_its_status_and_code() {
+        let expected = [
+            (ErrorKind::InvalidImage, 400, "bad_image"),
+            (ErrorKind::ImageTooLarge, 413, "image_too_large"),
+            (ErrorKind::InvalidArgument, 400, "invalid_option"),
+            (ErrorKind::InvalidBox, 400, "invalid_option"),
+            (ErrorKind::Model, 500, "internal"),
+            (ErrorKind::Detector, 500, "internal"),
+            (ErrorKind::Io, 500, "internal"),
+            (ErrorKind::Decode, 400, "bad_image"),
+            (ErrorKind::Inference, 500, "internal"),
+            (ErrorKind::Internal, 500, "internal"),
+        ];
+        assert_eq!(expected.len(), ErrorKind::ALL.len());
+        for (kind, status, code) in expected {
+            assert_eq!(status_and_code(kind), (StatusCode::from_u16(status).unwrap(), code), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_frame_time_is_the_clients_error() {
+        let e = Error::InvalidTimestamp { time_ms: 5.0, previous_ms: Some(10.0), reason: "not later than the previous frame" };
+        let api = ApiError::from(e);
+        assert_eq!((api.status, api.code), (StatusCode::BAD_REQUEST, "invalid_option"));
+        assert_eq!(api.message, "invalid frame time 5 ms: not later than the previous frame (previous frame at 10 ms)");
+    }
+
+    #[test]
+    fn decode_errors_leave_the_placeholder_path_out() {
+        let e = Error::Decode { path: "<memory>".into(), message: "truncated".into() };
+        let api = ApiError::from(e);
+        assert_eq!((api.status, api.code, api.message.as_str()), (StatusCode::BAD_REQUEST, "bad_image", "cannot decode image: truncated"));
+    }
 }

@@ -19,6 +19,14 @@ __all__ = [
     "TrackedFace",
     "load_image",
     "draw",
+    "EmotionError",
+    "ImageError",
+    "InvalidOptionError",
+    "InvalidBoxError",
+    "ModelError",
+    "DetectorError",
+    "InferenceError",
+    "PartialImageWarning",
 ]
 
 __version__: str
@@ -460,3 +468,31 @@ class Tracker:
     @property
     def track_count(self) -> int:
         """Live tracks, including faces unseen on the last frame but not yet expired."""
+
+class EmotionError(Exception):
+    """Base class of every error raised by the ``emotion`` library."""
+
+class ImageError(EmotionError, ValueError):
+    """The pixels cannot be used: e.g. more than 100 megapixels, or an unsupported layout; or an
+    image file cannot be decoded."""
+
+class InvalidOptionError(EmotionError, ValueError):
+    """An :class:`~emotion.Analyzer` or :class:`~emotion.Tracker` option outside its documented
+    range, or a video frame time that is not finite or not later than the previous frame's."""
+
+class InvalidBoxError(EmotionError, ValueError):
+    """A box given to :meth:`~emotion.Analyzer.classify` that is empty, not finite, or entirely
+    outside the image."""
+
+class ModelError(EmotionError):
+    """The emotion model cannot be read, parsed, or does not meet the model contract."""
+
+class DetectorError(EmotionError):
+    """The face detector model cannot be loaded."""
+
+class InferenceError(EmotionError):
+    """Running the model or the detector failed (a library bug: please report it)."""
+
+class PartialImageWarning(UserWarning):
+    """Issued by :func:`~emotion.load_image` with ``allow_partial=True`` when the file was
+    truncated or damaged and only part of it decoded."""
