@@ -258,6 +258,7 @@ impl VideoPart {
             frames: self.summary.frames,
             duration_ms: self.last_ms,
             bucket_ms: self.width_ms,
+            frame_ms: if self.summary.frames > 1 { self.last_ms / (self.summary.frames - 1) as f64 } else { self.width_ms },
             cuts: self.cuts.clone(),
             cut_count: self.cut_count,
             tracks,
@@ -371,6 +372,9 @@ struct VideoJson {
     duration_ms: f64,
     /// Width of the timeline buckets, ms: bucket `k` covers `[k * bucket_ms, (k + 1) * bucket_ms)`.
     bucket_ms: f64,
+    /// The mean time between frames, ms: buckets further apart than about this (or than one
+    /// bucket) are a gap, where the person was not seen.
+    frame_ms: f64,
     cuts: Vec<f64>,
     cut_count: u64,
     tracks: Vec<TrackJson>,
