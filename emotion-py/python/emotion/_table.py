@@ -179,7 +179,7 @@ def to_dataframe(results: Results) -> "Any":
         TypeError, KeyError: as :func:`to_csv`.
     """
     try:
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("emotion.to_dataframe needs pandas: pip install pandas (or use emotion.to_csv)") from e
     columns: dict = {c: [] for c in CSV_COLUMNS}
