@@ -524,7 +524,10 @@ mod tests {
         r.video(&v);
         let html = r.html("test");
         let elapsed = t0.elapsed();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-bench");
+        // The workspace's target folder: the first folder above the crate with a Cargo.lock.
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = crate_dir.ancestors().find(|d| d.join("Cargo.lock").exists()).unwrap_or(crate_dir);
+        let dir = root.join("target/report-bench");
         if std::fs::create_dir_all(&dir).is_ok() {
             let _ = std::fs::write(dir.join("hour.html"), &html);
         }

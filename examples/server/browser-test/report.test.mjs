@@ -9,12 +9,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { mkdirSync, rmSync, readFileSync, writeFileSync, copyFileSync, existsSync } from "node:fs";
 import { resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+// The repository root: the first folder above this one with a Cargo.lock.
+let root = dirname(fileURLToPath(import.meta.url));
+while (!existsSync(`${root}/Cargo.lock`) && dirname(root) !== root) root = dirname(root);
 const out = resolve(process.env.OUT || `${root}/target/browser-test`);
 const cli = `${root}/target/release/emotion`;
 const grid = `${root}/tests/data/astronaut-grid.png`;
