@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The webcam page in headless Chromium with a fake camera (emotion-server/browser-test).
+# The webcam page in headless Chromium with a fake camera, and the CLI's --report pages opened
+# from disk (emotion-server/browser-test).
 # Needs Debian's chromium (/usr/bin/chromium, or $CHROMIUM) and node/npm; skips with a line
 # saying so where chromium is absent (.ci/run installs it). Screenshots: target/browser-test/.
 set -euo pipefail
@@ -15,6 +16,7 @@ if ! command -v npm >/dev/null; then
   exit 0
 fi
 cargo build --release -p emotion-server --bin emotion-server --example y4m
+cargo build --release -p emotion-cli --bin emotion
 cd emotion-server/browser-test
 npm ci --no-audit --no-fund --silent
 CHROMIUM="$CHROMIUM" OUT="$PWD/../../target/browser-test" node --test

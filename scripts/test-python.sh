@@ -89,8 +89,8 @@ rm -rf "$TEST_VENV"
 "$PYTHON" -m venv "$TEST_VENV"
 # The training pipeline's pinned stack (TensorFlow CPU, tf2onnx, onnxruntime) goes in the same
 # venv: its tests export models and load them in the library through this wheel.
-# The `dask` extra (dask.distributed) runs the Dask example's test.
-"$TEST_VENV/bin/python" -m pip install --quiet "$wheel[dask]" -r training/requirements.txt mypy==2.4.1
+# The `dask` extra (dask.distributed) runs the Dask example's test; `pandas` emotion.to_dataframe's.
+"$TEST_VENV/bin/python" -m pip install --quiet "$wheel[dask,pandas]" -r training/requirements.txt mypy==2.4.1
 # From the repository root: the `training` package is importable from there, the `emotion`
 # package only from site-packages.
 "$TEST_VENV/bin/python" -m pytest emotion-py/tests training/tests -q -p no:cacheprovider --durations=10 "$@"

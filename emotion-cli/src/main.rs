@@ -1,16 +1,25 @@
 //! `emotion`: faces, expressions, valence and arousal for image files, folders and videos.
 //!
-//! One JSON object per image (per frame for videos) on stdout; progress on stderr; `--annotate
-//! DIR` writes each image with its faces drawn. Unreadable or damaged files are reported and
-//! skipped; the exit code is 1 if any file failed, 2 for bad arguments or models. Flags:
-//! `options.rs` and `analyzer_args.rs` (shared with `emotion-server`); JSON: `report.rs`;
-//! parallel files: `jobs.rs`; videos: `video.rs`.
+//! One JSON object per image (per frame for videos) on stdout, or with `--format csv` one row per
+//! face, or to `-o FILE`; progress on stderr; `--annotate DIR` writes each image with its faces
+//! drawn; `--summary` adds per-person figures after each video; `--report FILE.html` writes a
+//! page with pictures and plots. Unreadable or damaged files are reported and skipped; the exit
+//! code is 1 if any file failed, 2 for bad arguments or models. Flags: `options.rs` and
+//! `analyzer_args.rs` (shared with `emotion-server`); JSON: `report.rs`; CSV: `table.rs`;
+//! summaries: `summary.rs`; the HTML report: `html.rs`; where results go: `output.rs`; parallel
+//! files: `jobs.rs`; videos: `video.rs`.
 
 mod analyzer_args;
 mod annotate;
+mod html;
 mod jobs;
 mod options;
+mod output;
 mod report;
+mod summary;
+mod table;
+#[cfg(test)]
+mod testing;
 mod video;
 
 use std::io::Write;
@@ -24,6 +33,8 @@ use clap::Parser;
 use emotion_core::{Analyzer, BBox, ImageView, LoadOptions};
 
 use options::Args;
+use output::{Format, ImageResult, Output};
+use table::FaceRecord;
 
 /// File name extensions treated as images when walking folders.
 const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp"];
@@ -53,6 +64,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let mut output = match open_output(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("emotion: {e}");
+            return ExitCode::from(2);
+        }
+    };
 
     let (files, mut failed) = collect_files(&args.inputs);
     let progress = if args.inputs.iter().any(|p| p.is_dir()) {
@@ -64,7 +82,6 @@ fn main() -> ExitCode {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images {elapsed}<{eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut stdout = std::io::stdout().lock();
     let mut names = annotate::Names::default();
     let annotated: Vec<Option<PathBuf>> = files
         .iter()
@@ -95,11 +112,15 @@ fn main() -> ExitCode {
             };
             let file = &files[start];
             let out = annotated[start].clone();
-            match progress.suspend(|| video::process(&analyzer, args.video.options(), file, out, &mut stdout)) {
+            match progress.suspend(|| video::process(&analyzer, args.video.options(), file, out, &mut output)) {
                 Ok(()) => {}
-                Err(video::VideoError::BrokenPipe) => return ExitCode::SUCCESS,
+                Err(video::VideoError::BrokenPipe) => {
+                    exit = Some(ExitCode::SUCCESS);
+                    break;
+                }
                 Err(video::VideoError::Failed(e)) => {
                     eprintln!("emotion: {}: {e}", file.display());
+                    output.failure(file, &e);
                     failed += 1;
                 }
             }
@@ -109,14 +130,20 @@ fn main() -> ExitCode {
         }
         // The images up to the next video, `--jobs` at a time, in input order.
         let end = files[start..].iter().position(|f| video::is_video(f)).map_or(files.len(), |n| start + n);
-        let work = |i: usize| process(&analyzer, &files[start + i], &load, args.whole_image, annotated[start + i].as_deref());
-        run_images(end - start, jobs, work, &progress, &mut stdout, &mut failed, &mut exit, |i| &files[start + i]);
+        let keep_pixels = output.wants_pixels();
+        let work = |i: usize| process(&analyzer, &files[start + i], &load, args.whole_image, annotated[start + i].as_deref(), keep_pixels);
+        run_images(end - start, jobs, work, &progress, &mut output, &mut failed, &mut exit, |i| &files[start + i]);
         start = end;
+    }
+    progress.finish_and_clear();
+    // The report covers what was analysed, even when a closed pipe stopped the run.
+    if let Err(e) = output.finish(&analyzer.model().info().version) {
+        eprintln!("emotion: {e}");
+        return ExitCode::from(1);
     }
     if let Some(code) = exit {
         return code;
     }
-    progress.finish_and_clear();
     if failed > 0 {
         eprintln!("emotion: {failed} input(s) failed");
         return ExitCode::from(1);
@@ -124,39 +151,71 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Analyses `count` images with `work` on `jobs` threads, printing their JSON lines in order.
-/// A failed write to stdout sets `exit`; failed images are reported and counted in `failed`.
+/// Where results go, from `--format`, `-o`, `--summary` and `--report`; the error says which
+/// flag or file is wrong (a bad argument: exit 2).
+fn open_output(args: &Args) -> Result<Output, String> {
+    if args.summary && args.format != Format::Jsonl {
+        return Err("--summary writes a JSON object: it needs --format jsonl".into());
+    }
+    if let Some(report) = &args.report {
+        // Fail now rather than after hours of video.
+        std::fs::File::create(report).map_err(|e| format!("cannot write the report {}: {e}", report.display()))?;
+    }
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Box::new(std::io::BufWriter::new(f))
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Output::new(args.format, out, args.summary, args.report.clone()).map_err(|e| format!("cannot write the results: {e}"))
+}
+
+/// One analysed image: its JSON line, faces, pixels (for the report) and the outcome of
+/// writing the annotated copy.
+struct Analysed {
+    json: String,
+    faces: Vec<FaceRecord>,
+    pixels: Option<image::RgbImage>,
+    partial: bool,
+    annotate_result: Result<(), String>,
+}
+
+/// Analyses `count` images with `work` on `jobs` threads, writing their results in order.
+/// A failed write sets `exit`; failed images are reported and counted in `failed`.
 #[allow(clippy::too_many_arguments)]
 fn run_images<'a>(
     count: usize,
     jobs: usize,
-    work: impl Fn(usize) -> emotion_core::Result<(String, Result<(), String>)> + Sync,
+    work: impl Fn(usize) -> emotion_core::Result<Analysed> + Sync,
     progress: &indicatif::ProgressBar,
-    stdout: &mut impl Write,
+    output: &mut Output,
     failed: &mut usize,
     exit: &mut Option<ExitCode>,
     file: impl Fn(usize) -> &'a Path,
 ) {
     jobs::run_ordered(count, jobs, work, || progress.inc(1), |i, outcome| {
         match outcome {
-            Ok((json, annotate_result)) => {
-                if let Err(e) = writeln!(stdout, "{json}") {
+            Ok(a) => {
+                let result = ImageResult { file: file(i), json: &a.json, faces: &a.faces, pixels: a.pixels.as_ref(), partial: a.partial };
+                if let Err(e) = output.image(&result) {
                     // A closed pipe (`emotion dir/ | head`) ends the run quietly, like other tools.
                     *exit = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
                         ExitCode::SUCCESS
                     } else {
-                        eprintln!("emotion: cannot write to stdout: {e}");
+                        progress.suspend(|| eprintln!("emotion: cannot write the results: {e}"));
                         ExitCode::from(1)
                     });
                     return ControlFlow::Break(());
                 }
-                if let Err(e) = annotate_result {
+                if let Err(e) = a.annotate_result {
                     progress.suspend(|| eprintln!("emotion: {e}"));
                     *failed += 1;
                 }
             }
             Err(e) => {
                 progress.suspend(|| eprintln!("emotion: {}: {e}", file(i).display()));
+                output.failure(file(i), &e.to_string());
                 *failed += 1;
             }
         }
@@ -203,16 +262,17 @@ fn is_image_name(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Decodes and analyses one file: its JSON line, and the outcome of writing the annotated copy
-/// to `annotated` when asked. With `whole_image` the whole picture is classified as one face
-/// (no detection).
+/// Decodes and analyses one file: its JSON line and faces, its pixels when `keep_pixels`, and
+/// the outcome of writing the annotated copy to `annotated` when asked. With `whole_image` the
+/// whole picture is classified as one face (no detection).
 fn process(
     analyzer: &Analyzer,
     file: &Path,
     load: &LoadOptions,
     whole_image: bool,
     annotated: Option<&Path>,
-) -> emotion_core::Result<(String, Result<(), String>)> {
+    keep_pixels: bool,
+) -> emotion_core::Result<Analysed> {
     let t0 = Instant::now();
     let loaded = emotion_core::load_image(file, load)?;
     let img = loaded.image;
@@ -239,5 +299,6 @@ fn process(
     let image = report::ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
     let json = report::image_json(file, &image, analyzer, &faces, &timings);
     let annotate_result = annotated.map_or(Ok(()), |out| annotate::write(out, &img, &faces));
-    Ok((json, annotate_result))
+    let records = faces.iter().map(FaceRecord::from).collect();
+    Ok(Analysed { json, faces: records, pixels: keep_pixels.then_some(img), partial: loaded.partial, annotate_result })
 }

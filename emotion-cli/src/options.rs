@@ -7,6 +7,7 @@ use clap::Parser;
 use emotion_core::{Analyzer, LoadOptions};
 
 use crate::analyzer_args::AnalyzerArgs;
+use crate::output::Format;
 
 use crate::video::VideoArgs;
 
@@ -36,6 +37,26 @@ pub struct Args {
     /// videos: `<name>.annotated.mp4`).
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
+    /// Output: `jsonl`, one JSON object per image or video frame; `csv`, one row per face per
+    /// image or frame (an empty-face row where there is none), columns file, frame, time_ms,
+    /// track_id, bbox_x/y/width/height, 10 landmark columns, detection_score, expression, the 8
+    /// probabilities (AffectNet order), valence, arousal, raw_* (tracked faces' unsmoothed values).
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Write the results (JSON lines or CSV) to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Videos: after each video's frame lines, one JSON line `{"file", "summary"}` with per
+    /// person (track) figures: first/last time, frames seen, share of time per top expression,
+    /// valence and arousal mean and standard deviation, each expression's peak frame (JSON lines
+    /// only).
+    #[arg(long)]
+    pub summary: bool,
+    /// Also write a self-contained HTML report (opens from disk, no network): per video a
+    /// thumbnail, timelines and the summary of each person; for images a gallery with boxes, the
+    /// expression distribution, a valence x arousal scatter and a table; failed files listed.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Files analysed at once, one thread each (0: one per core, the default). Output keeps the
     /// input order; with more than one job each runs the model on 1 thread unless --threads
     /// says otherwise.

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use emotion_core::{Analyzer, ImageView, TrackedFace, Tracker, TrackerOptions};
 use serde::Serialize;
 
+use crate::html::RgbView;
+use crate::output::Output;
 use crate::report::FaceJson;
+use crate::table::FaceRecord;
 
 /// Tracker settings for videos (see `emotion_core::TrackerOptions` for each one's range).
 #[derive(clap::Args, Debug, Clone)]
@@ -220,16 +223,43 @@ fn frame_json(file: &str, frame: u64, time_ms: f64, width: u32, height: u32, fac
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// Analyses every frame of `file`, writing one JSON line per frame to `out` and, with
-/// `annotated`, an annotated MP4 there. Frames decoded before an error are still written.
+/// Analyses every frame of `file`, writing each frame's results to `out` (then, with
+/// `--summary`, the video's summary line) and, with `annotated`, an annotated MP4 there. Frames
+/// decoded before an error are still written.
 pub fn process(
     analyzer: &Arc<Analyzer>,
     options: TrackerOptions,
     file: &Path,
     annotated: Option<PathBuf>,
-    out: &mut impl Write,
+    out: &mut Output,
+) -> Result<(), VideoError> {
+    let result = frames(analyzer, options, file, annotated, out);
+    let error = match &result {
+        Ok(()) => None,
+        Err(VideoError::Failed(m)) => Some(m.as_str()),
+        Err(VideoError::BrokenPipe) => return result,
+    };
+    out.end_video(&file.to_string_lossy(), error).map_err(write_error)?;
+    result
+}
+
+fn write_error(e: std::io::Error) -> VideoError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        VideoError::BrokenPipe
+    } else {
+        format!("cannot write the results: {e}").into()
+    }
+}
+
+fn frames(
+    analyzer: &Arc<Analyzer>,
+    options: TrackerOptions,
+    file: &Path,
+    annotated: Option<PathBuf>,
+    out: &mut Output,
 ) -> Result<(), VideoError> {
     let p = probe(file)?;
+    out.begin_video(&file.to_string_lossy(), p.width, p.height);
     let frame_bytes = (p.width as usize * p.height as usize).checked_mul(3).ok_or("frame too large")?;
     let mut decoder = spawn(
         Command::new("ffmpeg")
@@ -269,13 +299,9 @@ pub fn process(
             let view = ImageView::rgb(&buf, p.width, p.height).map_err(|e| e.to_string())?;
             let faces = tracker.update(&view, time_ms).map_err(|e| format!("frame {frame}: {e}"))?;
             let line = frame_json(&name, frame, time_ms, p.width, p.height, &faces);
-            if let Err(e) = writeln!(out, "{line}") {
-                return Err(if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    VideoError::BrokenPipe
-                } else {
-                    format!("cannot write to stdout: {e}").into()
-                });
-            }
+            let records: Vec<FaceRecord> = faces.iter().map(FaceRecord::from).collect();
+            let pixels = RgbView::from_raw(p.width, p.height, buf.as_slice()).ok_or("frame buffer size")?;
+            out.frame(&name, frame, time_ms, &line, &records, &pixels, tracker.scene_cut()).map_err(write_error)?;
             if let Some(enc) = encoder.as_mut() {
                 let mut img = image::RgbImage::from_raw(p.width, p.height, buf.clone()).ok_or("frame buffer size")?;
                 let drawn: Vec<emotion_core::Face> = faces.iter().map(|t| t.face).collect();

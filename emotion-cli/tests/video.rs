@@ -197,3 +197,46 @@ fn missing_ffmpeg_is_reported() {
     assert!(stderr.contains("need the ffmpeg and ffprobe programs"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `--summary`: one more line after the frames, whose figures are those of the frame lines
+/// (recomputed here from them); `--format csv` refuses it as a bad argument.
+#[test]
+fn the_summary_line_agrees_with_the_frame_lines() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tmp_dir("summary");
+    let clip = dir.join("pan.mp4");
+    encode(&clip, &frames(12), &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "12"]);
+    let out = Command::new(BIN).arg(&clip).arg("--summary").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = lines(&out);
+    let (summary, frames) = all.split_last().unwrap();
+    assert_eq!(frames.len(), 12);
+    assert_eq!(summary["file"], clip.to_string_lossy().as_ref());
+    let s = &summary["summary"];
+    assert_eq!(s["frames"], 12);
+    let tracks = s["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 1, "{s}");
+    let t = &tracks[0];
+    let seen: Vec<&serde_json::Value> = frames.iter().flat_map(|f| f["faces"].as_array().unwrap()).collect();
+    assert!(seen.iter().all(|f| f["track_id"] == t["track_id"]));
+    assert_eq!(t["frames_seen"].as_u64().unwrap(), seen.len() as u64);
+    assert_eq!(s["frames_with_faces"].as_u64().unwrap(), seen.len() as u64);
+    let valence: Vec<f64> = seen.iter().map(|f| f["valence"].as_f64().unwrap()).collect();
+    let mean = valence.iter().sum::<f64>() / valence.len() as f64;
+    let std = (valence.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / valence.len() as f64).sqrt();
+    // The JSON holds float32 values; the summary averages them in float64.
+    assert!((t["valence"]["mean"].as_f64().unwrap() - mean).abs() < 1e-6, "{t}");
+    assert!((t["valence"]["std"].as_f64().unwrap() - std).abs() < 1e-6, "{t}");
+    let happy: Vec<f64> = seen.iter().map(|f| f["probabilities"]["happy"].as_f64().unwrap()).collect();
+    let peak = happy.iter().cloned().fold(f64::MIN, f64::max);
+    let peak_frame = frames.iter().position(|f| f["faces"][0]["probabilities"]["happy"].as_f64() == Some(peak)).unwrap();
+    assert_eq!(t["peaks"]["happy"]["frame"], peak_frame);
+    let happy_share = seen.iter().filter(|f| f["expression"] == "happy").count() as f64 / seen.len() as f64;
+    assert_eq!(t["expression_share"]["happy"].as_f64().unwrap(), happy_share);
+
+    let csv = Command::new(BIN).arg(&clip).args(["--summary", "--format", "csv"]).output().unwrap();
+    assert_eq!(csv.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&csv.stderr).contains("--summary"));
+}

@@ -205,6 +205,7 @@ pub struct Tracker {
     frame_size: Option<(u32, u32)>,
     histogram: Option<[u32; HISTOGRAM_BINS]>,
     frames_since_detection: u32,
+    scene_cut: bool,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -233,6 +234,7 @@ impl Tracker {
             frame_size: None,
             histogram: None,
             frames_since_detection: 0,
+            scene_cut: false,
         })
     }
 
@@ -252,6 +254,13 @@ impl Tracker {
         self.tracks.len()
     }
 
+    /// Whether the frame of the last [`Tracker::update`] began a new scene: a scene cut or a
+    /// change of frame size ended every track there. `false` for the first frame (and after
+    /// [`Tracker::reset`]), which follows no scene.
+    pub fn scene_cut(&self) -> bool {
+        self.scene_cut
+    }
+
     /// Ends every track and forgets the previous frame, as at the start of a new video
     /// (track ids keep counting up).
     pub fn reset(&mut self) {
@@ -260,6 +269,7 @@ impl Tracker {
         self.frame_size = None;
         self.histogram = None;
         self.frames_since_detection = 0;
+        self.scene_cut = false;
     }
 
     /// Processes the next frame, shown at `time_ms` milliseconds (any origin). Returns the faces
@@ -287,6 +297,7 @@ impl Tracker {
         let histogram = luma_histogram(image);
         let cut = self.frame_size != Some(size)
             || self.histogram.is_some_and(|h| histogram_distance(&h, &histogram) > self.options.scene_cut_threshold);
+        self.scene_cut = cut && self.frame_size.is_some();
         self.frame_size = Some(size);
         self.histogram = Some(histogram);
         if cut {

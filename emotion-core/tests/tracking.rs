@@ -71,6 +71,18 @@ fn a_scene_cut_ends_every_track() {
     assert!(out[..6].iter().all(|f| f[0].track_id == before));
     assert!(out[6..].iter().all(|f| f[0].track_id == after));
     assert_ne!(before, after, "the cut did not end the track");
+    // `scene_cut` says which frame began the new scene: the 7th, not the first.
+    let mut tracker = Tracker::new(analyzer(2), TrackerOptions::default()).unwrap();
+    let cuts: Vec<bool> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            tracker.update(&ImageView::try_from(f).unwrap(), i as f64 * FRAME_MS).unwrap();
+            tracker.scene_cut()
+        })
+        .collect();
+    let at: Vec<usize> = cuts.iter().enumerate().filter(|(_, &c)| c).map(|(i, _)| i).collect();
+    assert_eq!(at, [6], "{cuts:?}");
 
     // With cuts off, the same clip keeps one track.
     let options = TrackerOptions::default().with_scene_cut_threshold(1.0);

@@ -10,7 +10,8 @@ expressions (AffectNet order, :data:`EXPRESSIONS`) plus valence and arousal in [
 Images are numpy ``uint8`` arrays, **RGB by default** (HxWx3; HxWx4 RGBA; HxW gray), or PIL
 images. Pass ``color="bgr"`` for OpenCV frames (``cv2.imread``, ``VideoCapture.read``).
 :func:`load_image` decodes files as the command line does (same pixels, same results);
-:func:`draw` draws faces into a copy of an image.
+:func:`draw` draws faces into a copy of an image. :func:`to_csv` and :func:`to_dataframe` give
+results as the command line's CSV table (one row per face, :data:`CSV_COLUMNS`).
 
 An :class:`Analyzer` is thread-safe and releases the GIL while it works. For video, a
 :class:`Tracker` follows faces from frame to frame with stable ``track_id`` s and smoothed values.
@@ -39,6 +40,7 @@ from ._errors import (
     ModelError,
     PartialImageWarning,
 )
+from ._table import CSV_COLUMNS, LANDMARKS, to_csv, to_dataframe
 
 __all__ = [
     "EXPRESSIONS",
@@ -52,6 +54,10 @@ __all__ = [
     "__version__",
     "load_image",
     "draw",
+    "CSV_COLUMNS",
+    "LANDMARKS",
+    "to_csv",
+    "to_dataframe",
     "PartialImageWarning",
     "EmotionError",
     "ImageError",
