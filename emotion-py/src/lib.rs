@@ -760,8 +760,9 @@ impl Hash for Settings {
 /// Args:
 ///     model_path: an ONNX model file meeting the model contract; None for the bundled model.
 ///     model_bytes: the same, already in memory (bytes); not with model_path.
-///     min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
-///         (80 runs ~4x faster than 40).
+///     min_face_size: the face side the detector is scaled for, pixels, in [10, 10000]; not a
+///         filter: smaller boxes (down to about 0.65x) can be found and faces just above it
+///         missed, so leave a margin. Larger is faster (80 runs ~4x faster than 40).
 ///     max_face_size: largest face side to look for, pixels (>= min_face_size); None or 0: up
 ///         to the image's short side.
 ///     max_faces: report at most this many faces per image (analyze, detect): the largest, ties
@@ -1330,7 +1331,8 @@ impl ModelInfo {
 /// RGB. Results of analyze() on it equal the command line's, bit for bit.
 ///
 /// Args:
-///     path: the image file.
+///     path: the image file: str, bytes (as os.listdir(b".") gives names that are not UTF-8)
+///         or an os.PathLike of either.
 ///     allow_partial: accept a truncated or damaged file: the part that decodes is returned
 ///         (the rest black, or grey for JPEG) and an emotion.PartialImageWarning is issued.
 ///         Default False: such files raise ImageError.
@@ -1344,7 +1346,8 @@ impl ModelInfo {
 ///         allow_partial), or more than 100 million pixels.
 #[pyfunction]
 #[pyo3(signature = (path, *, allow_partial=false))]
-fn load_image<'py>(py: Python<'py>, path: PathBuf, allow_partial: bool) -> PyResult<Bound<'py, PyAny>> {
+fn load_image<'py>(py: Python<'py>, path: &Bound<'py, PyAny>, allow_partial: bool) -> PyResult<Bound<'py, PyAny>> {
+    let path = path_arg(path)?;
     let options = LoadOptions::default().allow_partial(allow_partial);
     let loaded = py.detach(|| emotion_core::load_image(&path, &options)).map_err(|e| match e {
         Error::Io { source, .. } => PyErr::from(std::io::Error::new(source.kind(), format!("{}: {source}", path.display()))),
@@ -1363,6 +1366,16 @@ fn load_image<'py>(py: Python<'py>, path: PathBuf, allow_partial: bool) -> PyRes
     let array = numpy::ndarray::Array3::from_shape_vec((h as usize, w as usize, 3), loaded.image.into_raw())
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(array.into_pyarray(py).into_any())
+}
+
+/// A file path given as `str`, `bytes` or an `os.PathLike` of either, as `open()` takes it:
+/// `bytes` are decoded as `os.fsdecode` does, so on Unix a name that is not UTF-8 (from
+/// `os.listdir(b".")`) reaches the file system unchanged. `TypeError` for anything else.
+fn path_arg(path: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let os = path.py().import("os")?;
+    let fspath = os.call_method1("fspath", (path,))?;
+    let text = if fspath.is_instance_of::<pyo3::types::PyBytes>() { os.call_method1("fsdecode", (fspath,))? } else { fspath };
+    text.extract::<PathBuf>()
 }
 
 /// Draws faces into a copy of an image: each face's box, its expression label with the
