@@ -9,7 +9,8 @@ use emotion_core::{DetectorOptions, InputColor, ModelOverrides};
 #[derive(clap::Args, Debug)]
 #[command(next_help_heading = "Analyzer options")]
 pub struct AnalyzerArgs {
-    /// Smallest face side to find, pixels [10, 10000].
+    /// Face side (pixels, [10, 10000]) the detector is scaled for; smaller boxes (down to ~0.65x)
+    /// can be found and faces just above it missed: leave a margin.
     #[arg(long, default_value_t = DetectorOptions::default().min_face_size)]
     pub min_face_size: u32,
     /// Largest face side to look for, pixels (>= --min-face-size; 0 = no limit).

@@ -223,18 +223,29 @@ fn run_images<'a>(
     });
 }
 
-/// Expands folders into their image files (sorted, recursive). Returns the files and how many
-/// inputs could not be read at all.
+/// Expands folders into their image files (sorted, recursive). Symbolic links inside a folder
+/// are followed, to files and to folders, as a link named on the command line is; a link to a
+/// folder that contains it (a loop) is reported on stderr and not entered, and is no failure.
+/// A link whose target is missing counts as an unreadable input when its name is an image's.
+/// Returns the files and how many inputs could not be read at all.
 fn collect_files(inputs: &[PathBuf]) -> (Vec<PathBuf>, usize) {
     let mut files = Vec::new();
     let mut failed = 0;
     for input in inputs {
         if input.is_dir() {
             let mut found: Vec<PathBuf> = walkdir::WalkDir::new(input)
+                .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
                 .filter_map(|entry| match entry {
                     Ok(e) => Some(e),
+                    Err(err) if err.loop_ancestor().is_some() => {
+                        eprintln!("emotion: skipping a link loop: {err}");
+                        None
+                    }
+                    Err(err) if err.path().is_some_and(|p| !is_image_name(p) && p.symlink_metadata().is_ok_and(|m| m.is_symlink())) => {
+                        None // a broken link to something that is not an image
+                    }
                     Err(err) => {
                         eprintln!("emotion: {err}");
                         failed += 1;
@@ -296,7 +307,7 @@ fn process(
         track_ms: None,
         total_ms: ms(t0, t3),
     };
-    let image = report::ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial };
+    let image = report::ImageMeta { width: img.width(), height: img.height(), partial: loaded.partial, more_frames: loaded.more_frames };
     let json = report::image_json(file, &image, analyzer, &faces, &timings);
     let annotate_result = annotated.map_or(Ok(()), |out| annotate::write(out, &img, &faces));
     let records = faces.iter().map(FaceRecord::from).collect();

@@ -96,14 +96,26 @@ pub struct ImageMeta {
     pub height: u32,
     /// The file was truncated or damaged and decoded partially (`--allow-partial`).
     pub partial: bool,
+    /// The file holds frames or pages after the first, which alone was analysed
+    /// ([`emotion_core::LoadedImage::more_frames`]).
+    pub more_frames: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Serialize)]
 struct ImageJson<'a> {
     file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_hex: Option<String>,
     width: u32,
     height: u32,
     partial: bool,
+    /// Only when true: `"more_frames": true` (the first frame or page alone was analysed).
+    #[serde(skip_serializing_if = "is_false")]
+    more_frames: bool,
     model_version: &'a str,
     faces: Vec<FaceJson>,
     timings: &'a Timings,
@@ -115,18 +127,38 @@ pub fn image_json<'f, F>(file: &Path, image: &ImageMeta, analyzer: &Analyzer, fa
 where
     FaceJson: From<&'f F>,
 {
+    let file_hex = file_hex(file);
     let file = file.to_string_lossy();
     let json = ImageJson {
         file: &file,
+        file_hex,
         width: image.width,
         height: image.height,
         partial: image.partial,
+        more_frames: image.more_frames,
         model_version: &analyzer.model().info().version,
         faces: faces.iter().map(FaceJson::from).collect(),
         timings,
     };
     // Serializing plain structs of numbers and strings cannot fail.
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// `file_hex`, for a path that is not valid UTF-8: the path's bytes as lower-case hex (on Unix
+/// its exact bytes, `bytes.fromhex(...)` in Python; elsewhere Rust's `OsStr` encoding), since
+/// `file` then carries U+FFFD in place of the bytes that are not UTF-8 and cannot be mapped
+/// back. `None` (no field) for every UTF-8 path.
+pub fn file_hex(path: &Path) -> Option<String> {
+    use std::fmt::Write;
+    let os = path.as_os_str();
+    if os.to_str().is_some() {
+        return None;
+    }
+    let mut hex = String::with_capacity(2 * os.len());
+    for b in os.as_encoded_bytes() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    Some(hex)
 }
 
 #[derive(Serialize)]

@@ -209,6 +209,8 @@ impl Encoder {
 #[derive(Serialize)]
 struct FrameJson<'a> {
     file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_hex: Option<&'a str>,
     frame: u64,
     time_ms: f64,
     width: u32,
@@ -216,9 +218,10 @@ struct FrameJson<'a> {
     faces: Vec<FaceJson>,
 }
 
-fn frame_json(file: &str, frame: u64, time_ms: f64, width: u32, height: u32, faces: &[TrackedFace]) -> String {
+/// `file_hex`: see [`crate::report::file_hex`].
+fn frame_json(file: &str, file_hex: Option<&str>, frame: u64, time_ms: f64, width: u32, height: u32, faces: &[TrackedFace]) -> String {
     let faces = faces.iter().map(FaceJson::from).collect();
-    let json = FrameJson { file, frame, time_ms, width, height, faces };
+    let json = FrameJson { file, file_hex, frame, time_ms, width, height, faces };
     // Plain structs of numbers and strings: cannot fail.
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
@@ -287,6 +290,7 @@ fn frames(
         let mut tracker = Tracker::new(Arc::clone(analyzer), options).map_err(|e| e.to_string())?;
         let mut encoder = annotated.map(|path| Encoder::start(path, &p)).transpose()?;
         let name = file.to_string_lossy();
+        let hex = crate::report::file_hex(file);
         let mut buf = vec![0u8; frame_bytes];
         let mut frame = 0u64;
         loop {
@@ -298,7 +302,7 @@ fn frames(
             let time_ms = frame as f64 * 1000.0 / p.fps;
             let view = ImageView::rgb(&buf, p.width, p.height).map_err(|e| e.to_string())?;
             let faces = tracker.update(&view, time_ms).map_err(|e| format!("frame {frame}: {e}"))?;
-            let line = frame_json(&name, frame, time_ms, p.width, p.height, &faces);
+            let line = frame_json(&name, hex.as_deref(), frame, time_ms, p.width, p.height, &faces);
             let records: Vec<FaceRecord> = faces.iter().map(FaceRecord::from).collect();
             let pixels = RgbView::from_raw(p.width, p.height, buf.as_slice()).ok_or("frame buffer size")?;
             out.frame(&name, frame, time_ms, &line, &records, &pixels, tracker.scene_cut()).map_err(write_error)?;

@@ -173,3 +173,61 @@ fn huge_declared_sizes_are_too_large_by_name() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn links_inside_folders_are_followed_without_looping() {
+    use std::os::unix::fs::symlink;
+    // photos/ holds only links: to an image file, to a folder with an image, and back to
+    // photos/ itself (a loop). The two images are analysed once each; the loop is reported.
+    let dir = temp_dir("links");
+    let real = dir.join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::copy(SAMPLE, real.join("face.png")).unwrap();
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    symlink(real.join("face.png"), photos.join("a-link.png")).unwrap();
+    symlink(&real, photos.join("b-folder")).unwrap();
+    symlink(&photos, photos.join("c-loop")).unwrap();
+    let out = emotion(&[photos.to_str().unwrap()]);
+    let got = lines(&out);
+    let files: Vec<&str> = got.iter().map(|l| l["file"].as_str().unwrap()).collect();
+    let want = [photos.join("a-link.png"), photos.join("b-folder/face.png")];
+    assert_eq!(files, want.iter().map(|p| p.to_str().unwrap()).collect::<Vec<_>>(), "{}", stderr(&out));
+    assert!(got.iter().all(|l| l["faces"].as_array().unwrap().len() == 1));
+    assert!(stderr(&out).contains("link loop"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_round_trips_through_file_hex() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp_dir("non-utf8");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.png");
+    let path = dir.join(name);
+    if std::fs::copy(SAMPLE, &path).is_err() {
+        // Some file systems refuse names that are not UTF-8.
+        eprintln!("SKIP: this file system refuses the name caf\\xe9.png");
+        return;
+    }
+    let got = lines(&emotion(&[dir.to_str().unwrap()])).remove(0);
+    let file = got["file"].as_str().unwrap();
+    assert!(file.ends_with("caf\u{FFFD}.png"), "{file}");
+    let hex = got["file_hex"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(bytes, path.as_os_str().as_bytes());
+    assert_eq!(got["faces"].as_array().unwrap().len(), 1);
+    // A UTF-8 name has no file_hex.
+    let plain = lines(&emotion(&[SAMPLE])).remove(0);
+    assert!(plain.get("file_hex").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn multi_frame_files_say_more_frames() {
+    let gif = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/multiframe/two-frames.gif");
+    let got = lines(&emotion(&[gif])).remove(0);
+    assert_eq!((got["more_frames"].as_bool(), got["width"].as_u64()), (Some(true), Some(64)));
+    assert!(lines(&emotion(&[SAMPLE])).remove(0).get("more_frames").is_none());
+}

@@ -50,6 +50,10 @@ pub struct LoadedImage {
     pub partial: bool,
     /// The decoder's complaint when `partial` is `true` (e.g. "Premature end of buffer").
     pub decode_error: Option<String>,
+    /// `true` when the file holds frames or pages after the first (an animated GIF or WebP, a
+    /// TIFF with several pages, an MPO multi-picture JPEG): only the first is decoded, the others
+    /// are not looked at.
+    pub more_frames: bool,
 }
 
 /// Decodes an image file (PNG, JPEG, BMP, GIF, TIFF, WebP) to 8-bit RGB, applying its EXIF
@@ -61,8 +65,9 @@ pub fn load_rgb(path: impl AsRef<Path>) -> Result<image::RgbImage> {
     load_image(path, &LoadOptions::default()).map(|loaded| loaded.image)
 }
 
-/// Decodes an image file (PNG, JPEG, BMP, GIF (first frame), TIFF, WebP) to 8-bit RGB, applying
-/// its EXIF orientation. 16-bit images are scaled to 8 bits, gray and palette images expanded
+/// Decodes an image file (PNG, JPEG, BMP, GIF, TIFF, WebP) to 8-bit RGB, applying its EXIF
+/// orientation. Of a file with several frames or pages (animated GIF or WebP, multi-page TIFF,
+/// MPO) only the first is decoded, and [`LoadedImage::more_frames`] is set. 16-bit images are scaled to 8 bits, gray and palette images expanded
 /// to RGB, alpha dropped.
 ///
 /// The size the file declares is checked against [`DEFAULT_MAX_PIXELS`] before anything is
@@ -101,6 +106,8 @@ pub fn load_image(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loade
 /// # Errors
 /// As [`load_image`], without [`Error::Io`].
 pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> {
+    let rewrapped = webp_lossless_16384(bytes);
+    let bytes = rewrapped.as_deref().unwrap_or(bytes);
     let decode = |message: String| Error::Decode { path: Default::default(), message };
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -121,7 +128,7 @@ pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> 
     check_size(width, height)?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
 
-    let strict = if format == Some(ImageFormat::Jpeg) { jpeg_strict(bytes) } else { Ok(None) };
+    let strict = if format == Some(ImageFormat::Jpeg) { jpeg_strict_complete(bytes) } else { Ok(None) };
     let (mut img, decode_error) = match strict {
         Ok(Some(img)) => (img, None),
         Err(e) if !options.allow_partial => return Err(decode(format!("damaged or truncated JPEG data: {e}"))),
@@ -135,7 +142,8 @@ pub fn decode_image(bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> 
         }
     };
     img.apply_orientation(orientation);
-    Ok(LoadedImage { image: img.into_rgb8(), partial: decode_error.is_some(), decode_error })
+    let more_frames = format.is_some_and(|f| crate::frames::more_than_one(bytes, f));
+    Ok(LoadedImage { image: img.into_rgb8(), partial: decode_error.is_some(), decode_error, more_frames })
 }
 
 /// [`Error::ImageTooLarge`] when `width` x `height` is over [`DEFAULT_MAX_PIXELS`].
@@ -177,6 +185,115 @@ fn declared_size(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
         // A lossy WebP frame's sides are 14 bits; imagesize keeps the 2 upscaling bits above them.
         ImageFormat::WebP if bytes.get(12..16) == Some(&b"VP8 "[..]) => Some((width & 0x3FFF, height & 0x3FFF)),
         _ => Some((width, height)),
+    }
+}
+
+/// A simple-format lossless WebP (`RIFF....WEBPVP8L`) with a side of exactly 16384 pixels, the
+/// largest WebP allows, put in an extended-format container (`VP8X`) that declares the same
+/// size; `None` for every other file.
+///
+/// image-webp 0.2.4 (the latest) reads a `VP8L` header's sides as `(1 + field) & 0x3FFF`, so
+/// 16384 comes out as 0; it takes an extended file's size from the `VP8X` chunk (24-bit fields),
+/// and its lossless decoder then checks the `VP8L` header against that size correctly.
+fn webp_lossless_16384(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < 25 || &bytes[..4] != b"RIFF" || &bytes[8..16] != b"WEBPVP8L" || bytes[20] != 0x2F {
+        return None;
+    }
+    let header = u32::from_le_bytes(bytes[21..25].try_into().ok()?);
+    let (w, h) = (header & 0x3FFF, (header >> 14) & 0x3FFF); // sides minus 1
+    if w != 0x3FFF && h != 0x3FFF {
+        return None;
+    }
+    let alpha = if header & (1 << 28) != 0 { 0x10 } else { 0 };
+    let mut out = Vec::with_capacity(bytes.len() + 18);
+    out.extend_from_slice(b"RIFF\0\0\0\0WEBPVP8X");
+    out.extend_from_slice(&10u32.to_le_bytes());
+    out.extend_from_slice(&[alpha, 0, 0, 0]);
+    out.extend_from_slice(&w.to_le_bytes()[..3]);
+    out.extend_from_slice(&h.to_le_bytes()[..3]);
+    out.extend_from_slice(&bytes[12..]);
+    let riff_size = u32::try_from(out.len() - 8).ok()?;
+    out[4..8].copy_from_slice(&riff_size.to_le_bytes());
+    Some(out)
+}
+
+/// [`jpeg_strict`] on the file with [`SENTINEL`] before its EOI, so that data ending before the
+/// last block the header declares is an error too. Where only the sentinel makes it fail, the
+/// message says that the data ends early.
+fn jpeg_strict_complete(bytes: &[u8]) -> std::result::Result<Option<DynamicImage>, String> {
+    let guarded = jpeg_with_sentinel(bytes);
+    match jpeg_strict(&guarded) {
+        Err(e) if matches!(guarded, std::borrow::Cow::Owned(_)) && jpeg_strict(bytes).is_ok() => {
+            Err(format!("the data ends before the last row the header declares ({e})"))
+        }
+        other => other,
+    }
+}
+
+/// Bytes of 1 bits put before a JPEG's EOI marker by [`jpeg_with_sentinel`] (`FF 00` is a
+/// stuffed `FF` data byte): 64 bits, longer than any Huffman code (16 bits) plus its extra bits.
+const SENTINEL: [u8; 16] = [0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00];
+
+/// The JPEG `bytes` with [`SENTINEL`] inserted before the EOI marker that ends the first image,
+/// or `bytes` unchanged where that marker is not found (a truncated file: the decoder then reports
+/// the missing data itself).
+///
+/// A JPEG whose header declares more rows than its entropy-coded data holds, ending with a proper
+/// EOI, is decoded by zune-jpeg as complete even in strict mode: at a marker it feeds 0 bits, which
+/// decode as ordinary coefficients. A run of 1 bits is no Huffman code (JPEG never assigns the
+/// all-ones code), so with the sentinel in place the decoder fails on the first block it reads past
+/// the real data. On an intact file it is never read: the last block ends before it, and the
+/// decoder's read-ahead does not change pixels. The pixels of an intact file are therefore
+/// unchanged (tested against the `image` crate on real photos).
+fn jpeg_with_sentinel(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match first_eoi(bytes) {
+        Some(at) => {
+            let mut out = Vec::with_capacity(bytes.len() + SENTINEL.len());
+            out.extend_from_slice(&bytes[..at]);
+            out.extend_from_slice(&SENTINEL);
+            out.extend_from_slice(&bytes[at..]);
+            std::borrow::Cow::Owned(out)
+        }
+        None => std::borrow::Cow::Borrowed(bytes),
+    }
+}
+
+/// The offset of the EOI marker (`FF D9`) that ends the first image of a JPEG, found by walking
+/// its marker segments (by their lengths, so an EXIF thumbnail's EOI is skipped) and the
+/// entropy-coded data after each SOS (where `FF` is followed by `00` for a data byte or `D0`-`D7`
+/// for a restart marker). `None` when the walk runs off the end.
+fn first_eoi(bytes: &[u8]) -> Option<usize> {
+    let mut at = 2; // after SOI
+    loop {
+        // Fill bytes (`FF FF ...`) may precede a marker.
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        match marker {
+            0xD9 => return Some(at),
+            0x01 | 0xD0..=0xD7 => at += 2, // markers without a length
+            _ => {
+                let length = usize::from(u16::from_be_bytes([*bytes.get(at + 2)?, *bytes.get(at + 3)?]));
+                at += 2 + length;
+                if marker == 0xDA {
+                    // Entropy-coded data up to the next marker that is neither a data byte nor RST.
+                    loop {
+                        let ff = at + bytes.get(at..)?.iter().position(|&b| b == 0xFF)?;
+                        match *bytes.get(ff + 1)? {
+                            0x00 | 0xD0..=0xD7 | 0xFF => at = ff + 1,
+                            _ => {
+                                at = ff;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -83,11 +83,15 @@ pub trait FaceDetector: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct DetectorOptions {
-    /// Smallest face side to find, pixels, in [10, 10000]. The cascade's window is 40 px, so the
-    /// image is scaled by 40 / min_face_size before detection (`rustface` ignores its own
-    /// `set_min_face_size`): 80 runs ~4x faster than 40 and misses faces under 80 px; 20 runs ~4x
-    /// slower. Default 40 (no rescaling). See the README's detection benchmark for the recall
-    /// trade-off.
+    /// The scale detection runs at, as the face side (pixels, in [10, 10000]) that fills the
+    /// cascade's 40 px window: the image is scaled by 40 / min_face_size before detection
+    /// (`rustface` ignores its own `set_min_face_size`). It is not a filter on the boxes and not
+    /// a guarantee: the boxes the cascade returns are tighter than its window, so faces whose
+    /// box is smaller (about 0.65-0.85 x this value: 26-34 px boxes at the default 40) are found,
+    /// and faces a little over it can be missed. Leave a margin (30 for faces of 40 px and up)
+    /// and drop smaller boxes yourself if they must not appear. 80 runs ~4x faster than 40; 20
+    /// runs ~4x slower. Default 40 (no rescaling). See the README's detection benchmark for the
+    /// recall trade-off.
     pub min_face_size: u32,
     /// Largest face side to look for, pixels, >= `min_face_size` (`None` or `Some(0)`: up to
     /// the image's short side). Smaller values skip the coarse pyramid levels.

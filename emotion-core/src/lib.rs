@@ -30,6 +30,7 @@ pub mod draw;
 pub mod error;
 pub mod expression;
 pub mod files;
+mod frames;
 pub mod model;
 mod parallel;
 pub mod pixels;

@@ -8,7 +8,10 @@
 //!    Above [`TrackerOptions::scene_cut_threshold`], or when the frame size changes, all tracks
 //!    end. A histogram ignores motion (a pan or a zoom on one scene moves pixels, not their
 //!    distribution), which a plain frame difference would mistake for a cut.
-//! 2. **Expiry.** Tracks not matched for more than [`TrackerOptions::max_age_ms`] end.
+//! 2. **Expiry.** Tracks not matched for more than [`TrackerOptions::max_age_ms`] end, except
+//!    those matched on the previous frame: a face seen on every frame keeps its track whatever
+//!    the frame interval (`max_age_ms` 0 on a 25 fps video ends a track on the first frame
+//!    it is missing from, not on every frame).
 //! 3. **Detection.** Every [`TrackerOptions::detection_interval`]-th frame, after a cut,
 //!    on every frame where a live track is not found near its last box (until it is found again
 //!    or expires), and on every frame while no track is live (so a face entering an empty scene
@@ -59,6 +62,9 @@ pub struct TrackerOptions {
     pub scale_range: f32,
     /// A track ends when it has not been matched for longer than this, milliseconds, in
     /// [0, 3 600 000]. Default 1000. A person who comes back later gets a new `track_id`.
+    /// A track matched on one frame can always be matched on the next, however far apart the
+    /// frames are, so values below the frame interval (0 included) end a track on the first
+    /// frame it is not found on.
     pub max_age_ms: f64,
     /// Smallest IoU (in (0, 1]) between a detection and a track's last box to match them.
     /// Default 0.3.
@@ -291,7 +297,7 @@ impl Tracker {
                 reason: "must be later than the previous frame's",
             });
         }
-        self.previous_ms = Some(time_ms);
+        let previous_ms = self.previous_ms.replace(time_ms);
 
         let size = (image.width(), image.height());
         let histogram = luma_histogram(image);
@@ -304,7 +310,7 @@ impl Tracker {
             self.tracks.clear();
         }
         let max_age = self.options.max_age_ms;
-        self.tracks.retain(|t| time_ms - t.last_seen_ms <= max_age);
+        self.tracks.retain(|t| Some(t.last_seen_ms) == previous_ms || time_ms - t.last_seen_ms <= max_age);
 
         let due = cut || self.tracks.is_empty() || self.frames_since_detection + 1 >= self.options.detection_interval;
         let mut detections = if due { None } else { self.detect_near_tracks(image)? };

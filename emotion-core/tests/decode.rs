@@ -332,3 +332,103 @@ fn declared_sizes_are_read_as_the_format_defines_them() {
         assert_eq!(too_large(&webp_lossy(16_383, 16_383, scale)), Some((16_383, 16_383)), "scale {scale}");
     }
 }
+
+#[test]
+fn a_jpeg_declaring_more_rows_than_its_data_is_refused_strict_and_partial_otherwise() {
+    // 64 rows of data, a header declaring 128, a proper EOI (tests/data/damaged/make_damaged.py).
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/damaged/short-rows.jpg"));
+    match load_image(path, &LoadOptions::default()) {
+        Err(Error::Decode { message, .. }) => {
+            assert!(message.contains("the data ends before the last row the header declares"), "{message}")
+        }
+        other => panic!("strict decoding must refuse the file, got {other:?}"),
+    }
+    let got = load_image(path, &LoadOptions::default().allow_partial(true)).unwrap();
+    assert!(got.partial);
+    assert!(got.decode_error.as_deref().is_some_and(|m| m.contains("ends before the last row")), "{:?}", got.decode_error);
+    assert_eq!(got.image.dimensions(), (64, 128));
+    // The rows the data holds are the astronaut's (a face-coloured, not flat, top half).
+    let top = &got.image.as_raw()[..64 * 64 * 3];
+    assert!(top.iter().any(|&v| v < 100) && top.iter().any(|&v| v > 150));
+
+    // The same defect built in memory from the repository's sample at other sizes.
+    for (w, h) in [(16, 8), (64, 64)] {
+        let img = image::DynamicImage::ImageRgb8(image::imageops::thumbnail(&common::sample(), w, h));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        let mut b = out.into_inner();
+        let sof = b.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+        b[sof + 5..sof + 7].copy_from_slice(&(h as u16 * 3).to_be_bytes());
+        assert!(matches!(emotion_core::decode_image(&b, &LoadOptions::default()), Err(Error::Decode { .. })), "{w}x{h}");
+    }
+}
+
+#[test]
+fn intact_jpegs_decode_as_the_image_crate_decodes_them() {
+    // The end-of-data guard must not change a pixel of a complete file, whatever its size
+    // or quality (tiny and flat images end their data within a few bytes of the EOI). Real
+    // photos: strict_jpeg_decoding_matches_the_image_crate_on_intact_photos.
+    let sample = common::sample();
+    let flat = image::RgbImage::from_pixel(8, 8, image::Rgb([200, 10, 10]));
+    let mut cases = vec![flat];
+    for (w, h) in [(1, 1), (7, 3), (16, 16), (33, 17), (512, 512)] {
+        cases.push(image::imageops::thumbnail(&sample, w, h));
+    }
+    for img in cases {
+        for quality in [10, 90] {
+            let mut bytes = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality).encode_image(&img).unwrap();
+            let ours = emotion_core::decode_image(&bytes, &LoadOptions::default()).unwrap();
+            assert!(!ours.partial);
+            let theirs = image::load_from_memory(&bytes).unwrap().into_rgb8();
+            assert_eq!(ours.image, theirs, "{}x{} q{quality}", img.width(), img.height());
+        }
+    }
+}
+
+#[test]
+fn lossless_webp_16384_pixels_wide_or_high_keeps_its_size_and_pixels() {
+    // 16384 is the largest side WebP allows; image-webp 0.2.4 reads it from a simple lossless
+    // header as 0.
+    for (w, h) in [(16_384u32, 2u32), (3, 16_384)] {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 7 * 30) as u8]));
+        let mut bytes = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut bytes).encode(img.as_raw(), w, h, image::ExtendedColorType::Rgb8).unwrap();
+        assert_eq!(&bytes[12..16], b"VP8L");
+        let got = emotion_core::decode_image(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{w}x{h}: {e}"));
+        assert_eq!(got.image.dimensions(), (w, h));
+        assert!(got.image == img, "{w}x{h}: pixels differ");
+    }
+    // One pixel less is a plain file, decoded as before.
+    let img = image::RgbImage::from_pixel(16_383, 1, image::Rgb([9, 99, 199]));
+    let mut bytes = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut bytes).encode(img.as_raw(), 16_383, 1, image::ExtendedColorType::Rgb8).unwrap();
+    assert_eq!(emotion_core::decode_image(&bytes, &LoadOptions::default()).unwrap().image, img);
+}
+
+#[test]
+fn files_with_more_frames_say_so_and_give_the_first() {
+    // tests/data/multiframe/make_multiframe.py: the astronaut at 64x64, then mirrored.
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/multiframe"));
+    let png = image::imageops::thumbnail(&common::sample(), 64, 64);
+    for name in ["two-frames.gif", "two-frames.webp", "two-pages.tiff", "two-pictures.mpo"] {
+        let got = load_image(dir.join(name), &LoadOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(got.more_frames && !got.partial, "{name}");
+        assert_eq!(got.image.dimensions(), (64, 64), "{name}");
+        // The first frame, not the mirrored second: the left half matches the unmirrored picture
+        // better than the mirrored one (both within lossy coding and palette error).
+        let mirrored = image::imageops::flip_horizontal(&png);
+        let distance = |a: &image::RgbImage| -> u64 {
+            a.pixels().zip(got.image.pixels()).map(|(p, q)| p.0.iter().zip(q.0).map(|(x, y)| u64::from(x.abs_diff(y))).sum::<u64>()).sum()
+        };
+        assert!(distance(&png) * 2 < distance(&mirrored), "{name}: {} vs {}", distance(&png), distance(&mirrored));
+    }
+    // One frame in each of those formats: no more frames.
+    let img = image::DynamicImage::ImageRgb8(png);
+    for format in [ImageFormat::Gif, ImageFormat::WebP, ImageFormat::Tiff, ImageFormat::Jpeg, ImageFormat::Png] {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        let got = emotion_core::decode_image(out.get_ref(), &LoadOptions::default()).unwrap();
+        assert!(!got.more_frames, "{format:?}");
+    }
+}

@@ -129,6 +129,29 @@ fn a_face_back_within_the_timeout_keeps_its_id() {
 }
 
 #[test]
+fn a_max_age_below_the_frame_interval_keeps_a_face_seen_on_every_frame() {
+    // 25 fps (40 ms a frame) with max_age_ms 0 and 39: a face present on every frame keeps one
+    // id; gone for a frame, it comes back with a new one (the track ended where it was missed).
+    let portrait = common::sample();
+    let present = frame(&portrait, Some((180, 100, 250)), [90, 90, 90]);
+    let empty = frame(&portrait, None, [90, 90, 90]);
+    for max_age in [0.0, 39.0] {
+        let mut tracker = Tracker::new(analyzer(2), TrackerOptions::default().with_max_age_ms(max_age)).unwrap();
+        let out = run(&mut tracker, &vec![present.clone(); 12]);
+        let all: Vec<u64> = out.iter().flat_map(|f| ids(f)).collect();
+        assert_eq!(all.len(), 12, "max_age_ms {max_age}: found on {} of 12 frames", all.len());
+        assert!(all.iter().all(|&id| id == all[0]), "max_age_ms {max_age}: ids {all:?}");
+
+        let mut tracker = Tracker::new(analyzer(2), TrackerOptions::default().with_max_age_ms(max_age)).unwrap();
+        let out = run(&mut tracker, &[present.clone(), present.clone(), empty.clone(), present.clone(), present.clone()]);
+        assert!(out[2].is_empty());
+        assert_eq!(ids(&out[0]), ids(&out[1]));
+        assert_eq!(ids(&out[3]), ids(&out[4]));
+        assert_ne!(ids(&out[1]), ids(&out[3]), "max_age_ms {max_age}: a track outlived its max age");
+    }
+}
+
+#[test]
 fn smoothing_follows_the_half_life_and_keeps_raw_values() {
     let portrait = common::sample();
     let analyzer = analyzer(1);

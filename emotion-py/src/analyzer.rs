@@ -105,8 +105,9 @@ impl Hash for Settings {
 /// Args:
 ///     model_path: an ONNX model file meeting the model contract; None for the bundled model.
 ///     model_bytes: the same, already in memory (bytes); not with model_path.
-///     min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
-///         (80 runs ~4x faster than 40).
+///     min_face_size: the face side the detector is scaled for, pixels, in [10, 10000]; not a
+///         filter: smaller boxes (down to about 0.65x) can be found and faces just above it
+///         missed, so leave a margin. Larger is faster (80 runs ~4x faster than 40).
 ///     max_face_size: largest face side to look for, pixels (>= min_face_size); None or 0: up
 ///         to the image's short side.
 ///     max_faces: report at most this many faces per image (analyze, detect): the largest, ties

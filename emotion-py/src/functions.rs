@@ -17,7 +17,8 @@ use crate::tracker::TrackedFace;
 /// RGB. Results of analyze() on it equal the command line's, bit for bit.
 ///
 /// Args:
-///     path: the image file.
+///     path: the image file: str, bytes (as os.listdir(b".") gives names that are not UTF-8)
+///         or an os.PathLike of either.
 ///     allow_partial: accept a truncated or damaged file: the part that decodes is returned
 ///         (the rest black, or grey for JPEG) and an emotion.PartialImageWarning is issued.
 ///         Default False: such files raise ImageError.
@@ -31,7 +32,8 @@ use crate::tracker::TrackedFace;
 ///         allow_partial), or more than 100 million pixels.
 #[pyfunction]
 #[pyo3(signature = (path, *, allow_partial=false))]
-pub(crate) fn load_image<'py>(py: Python<'py>, path: PathBuf, allow_partial: bool) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn load_image<'py>(py: Python<'py>, path: &Bound<'py, PyAny>, allow_partial: bool) -> PyResult<Bound<'py, PyAny>> {
+    let path = path_arg(path)?;
     let options = LoadOptions::default().allow_partial(allow_partial);
     let loaded = py.detach(|| emotion_core::load_image(&path, &options)).map_err(|e| match e {
         Error::Io { source, .. } => PyErr::from(std::io::Error::new(source.kind(), format!("{}: {source}", path.display()))),
@@ -109,4 +111,14 @@ pub(crate) fn draw<'py>(
         };
         Ok(array)
     })
+}
+
+/// A file path given as `str`, `bytes` or an `os.PathLike` of either, as `open()` takes it:
+/// `bytes` are decoded as `os.fsdecode` does, so on Unix a name that is not UTF-8 (from
+/// `os.listdir(b".")`) reaches the file system unchanged. `TypeError` for anything else.
+fn path_arg(path: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let os = path.py().import("os")?;
+    let fspath = os.call_method1("fspath", (path,))?;
+    let text = if fspath.is_instance_of::<pyo3::types::PyBytes>() { os.call_method1("fsdecode", (fspath,))? } else { fspath };
+    text.extract::<PathBuf>()
 }

@@ -92,6 +92,32 @@ def test_load_image_png_equals_pillow():
     np.testing.assert_array_equal(emotion.load_image(str(photo_path("astronaut.png"))), expected)
 
 
+def test_load_image_takes_str_bytes_and_pathlike_paths(tmp_path):
+    import os
+    import pathlib
+    import shutil
+
+    expected = emotion.load_image(str(photo_path("astronaut.png")))
+    # A name that is not UTF-8, as os.listdir(b".") gives it on Unix.
+    name = b"caf\xe9.png" if os.name == "posix" else "café.png".encode()
+    target = os.path.join(os.fsencode(tmp_path), name)
+    try:
+        shutil.copyfile(os.fsencode(photo_path("astronaut.png")), target)
+    except OSError:
+        pytest.skip("this file system refuses the name caf\\xe9.png")
+
+    class BytesPath(os.PathLike):
+        def __fspath__(self):
+            return target
+
+    for path in [target, BytesPath(), os.fsdecode(target), pathlib.Path(os.fsdecode(target))]:
+        np.testing.assert_array_equal(emotion.load_image(path), expected)
+    with pytest.raises(FileNotFoundError):
+        emotion.load_image(os.fsencode(tmp_path / "missing.png"))
+    with pytest.raises(TypeError):
+        emotion.load_image(42)
+
+
 def test_damaged_files(tmp_path):
     data = _exif_rotated_jpeg(tmp_path).read_bytes()
     cut = tmp_path / "cut.jpg"

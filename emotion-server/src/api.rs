@@ -87,23 +87,34 @@ fn json_response(body: String) -> Response {
 
 /// The image bytes and their name (the multipart file name, or empty) from either body form.
 async fn read_image(request: Request) -> Result<(String, Bytes), ApiError> {
+    check_encoding(request.headers())?;
     let content_type = media_type(request.headers());
     if content_type == "multipart/form-data" {
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::new(e.status(), "invalid_request", e.body_text()))?;
+        // The whole body is read: a second `image` field is refused (400), as a repeated query
+        // option is, rather than silently ignored.
+        let mut image = None;
         while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             if field.name() != Some("image") {
                 continue;
+            }
+            if image.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "more than one multipart field named `image`: send one image a request (or frames over /v1/stream)",
+                ));
             }
             if let Some(t) = field.content_type() {
                 check_type(t)?;
             }
             let name = field.file_name().unwrap_or_default().to_string();
             let bytes = field.bytes().await.map_err(multipart_error)?;
-            return Ok((name, bytes));
+            image = Some((name, bytes));
         }
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "no multipart field named `image`"));
+        return image.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "no multipart field named `image`"));
     }
     if content_type.is_empty() {
         return Err(ApiError::unsupported_media_type(
@@ -142,6 +153,23 @@ fn media_type(headers: &HeaderMap) -> String {
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default()
+}
+
+/// 415 `unsupported_media_type` for a body with a `Content-Encoding` other than `identity`: the
+/// server decodes no content coding (RFC 9110 section 15.5.16), and a gzipped image read as it is
+/// would fail as "format could not be determined".
+fn check_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        for coding in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            if !coding.eq_ignore_ascii_case("identity") {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "unsupported Content-Encoding {coding:?}: send the image file's bytes as they are (no content coding)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_type(media_type: &str) -> Result<(), ApiError> {

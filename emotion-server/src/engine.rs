@@ -314,7 +314,7 @@ impl Engine {
 /// answer says about it.
 fn decode(bytes: &[u8], options: &AnalyzeOptions) -> emotion_core::Result<(emotion_core::LoadedImage, ImageMeta)> {
     let loaded = emotion_core::decode_image(bytes, &LoadOptions::default().allow_partial(options.allow_partial))?;
-    let meta = ImageMeta { width: loaded.image.width(), height: loaded.image.height(), partial: loaded.partial };
+    let meta = ImageMeta { width: loaded.image.width(), height: loaded.image.height(), partial: loaded.partial, more_frames: loaded.more_frames };
     Ok((loaded, meta))
 }
 

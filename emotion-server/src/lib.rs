@@ -17,7 +17,7 @@ pub mod engine;
 pub mod error;
 #[path = "../../emotion-cli/src/report.rs"]
 pub mod report;
-mod stream;
+pub mod stream;
 
 use std::sync::Arc;
 

@@ -29,6 +29,8 @@ use crate::engine::{AnalyzeOptions, Engine};
 use crate::error::ApiError;
 use crate::AppState;
 
+/// `GET /v1/stream`: checks the query's options (400 `invalid_option` before the upgrade), then
+/// upgrades to a WebSocket whose messages and frames may have at most `--max-body` bytes.
 pub async fn upgrade(
     State(state): State<Arc<AppState>>,
     query: Result<Query<AnalyzeOptions>, QueryRejection>,
@@ -40,10 +42,7 @@ pub async fn upgrade(
 }
 
 async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOptions) {
-    let mut frame: u64 = 0;
-    let start = std::time::Instant::now();
-    let mut tracker: Option<Tracker> = None;
-    let mut previous_ms = f64::NEG_INFINITY;
+    let mut session = Session::new(state, options);
     while let Some(received) = socket.recv().await {
         let message = match received {
             Ok(m) => m,
@@ -53,7 +52,7 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
                 // A text message that is not UTF-8 is refused there too: 1007 (invalid payload data).
                 let text = e.to_string();
                 let (code, reason) = if text.contains("too long") {
-                    (close_code::SIZE, format!("message over the {} byte limit (--max-body)", state.config.max_body))
+                    (close_code::SIZE, format!("message over the {} byte limit (--max-body)", session.state.config.max_body))
                 } else if text.contains("UTF-8") {
                     (close_code::INVALID, "text message is not valid UTF-8".to_string())
                 } else {
@@ -63,31 +62,71 @@ async fn session(mut socket: WebSocket, state: Arc<AppState>, options: AnalyzeOp
                 break;
             }
         };
-        let reply = match message {
-            Message::Binary(bytes) => {
-                // The tracker wants strictly increasing times.
-                let time_ms = (start.elapsed().as_secs_f64() * 1e3).max(previous_ms + 1e-3);
-                previous_ms = time_ms;
-                let reply = if bytes.is_empty() {
-                    ApiError::empty_image().to_json()
-                } else if options.whole_image {
-                    analyze_frame(&state, bytes, &options).await
-                } else {
-                    track_frame(&state, &mut tracker, bytes, &options, time_ms).await
-                };
-                let reply = with_frame(&reply, frame);
-                frame += 1;
-                reply
-            }
-            Message::Text(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "send frames as binary messages").to_json()
-            }
-            Message::Close(_) => break,
-            // Pings are answered by the WebSocket layer itself.
-            Message::Ping(_) | Message::Pong(_) => continue,
+        let reply = match session.reply(message).await {
+            Reply::Text(reply) => reply,
+            Reply::Nothing => continue,
+            Reply::Close => break,
         };
         if socket.send(Message::Text(reply.into())).await.is_err() {
             break;
+        }
+    }
+}
+
+/// What a [`Session`] answers to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A text message: the frame's JSON report or an error object.
+    Text(String),
+    /// Nothing (pings and pongs, which the WebSocket layer answers).
+    Nothing,
+    /// The client closed the connection.
+    Close,
+}
+
+/// One WebSocket connection's state after the upgrade (its options, frame count and tracker),
+/// apart from the socket: [`Session::reply`] answers each message the socket delivers. Public so
+/// that the fuzz target can drive it in-process with arbitrary messages.
+pub struct Session {
+    state: Arc<AppState>,
+    options: AnalyzeOptions,
+    frame: u64,
+    start: std::time::Instant,
+    tracker: Option<Tracker>,
+    previous_ms: f64,
+}
+
+impl Session {
+    /// A connection with checked `options` (see [`request_options`]).
+    pub fn new(state: Arc<AppState>, options: AnalyzeOptions) -> Self {
+        Session { state, options, frame: 0, start: std::time::Instant::now(), tracker: None, previous_ms: f64::NEG_INFINITY }
+    }
+
+    /// The answer to one message: binary messages are frames (counted from 0, analysed and
+    /// tracked), text messages get `invalid_request`.
+    pub async fn reply(&mut self, message: Message) -> Reply {
+        match message {
+            Message::Binary(bytes) => {
+                // The tracker wants strictly increasing times.
+                let time_ms = (self.start.elapsed().as_secs_f64() * 1e3).max(self.previous_ms + 1e-3);
+                self.previous_ms = time_ms;
+                let (state, options) = (&self.state, &self.options);
+                let reply = if bytes.is_empty() {
+                    ApiError::empty_image().to_json()
+                } else if options.whole_image {
+                    analyze_frame(state, bytes, options).await
+                } else {
+                    track_frame(state, &mut self.tracker, bytes, options, time_ms).await
+                };
+                let reply = with_frame(&reply, self.frame);
+                self.frame += 1;
+                Reply::Text(reply)
+            }
+            Message::Text(_) => Reply::Text(
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "send frames as binary messages").to_json(),
+            ),
+            Message::Close(_) => Reply::Close,
+            Message::Ping(_) | Message::Pong(_) => Reply::Nothing,
         }
     }
 }

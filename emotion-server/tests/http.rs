@@ -254,6 +254,34 @@ async fn bad_input_gets_the_documented_errors() {
     let json: Value = resp.json().await.unwrap();
     assert_eq!(error_code(&json), "unsupported_media_type");
 
+    // Two `image` fields: refused, as a repeated query option is, not the first one analysed.
+    let part = || reqwest::multipart::Part::bytes(small_png.clone()).file_name("a.png").mime_str("image/png").unwrap();
+    let form = reqwest::multipart::Form::new().part("image", part()).text("note", "x").part("image", part());
+    let resp = reqwest::Client::new().post(&url).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let json: Value = resp.json().await.unwrap();
+    assert_eq!(error_code(&json), "invalid_request");
+    assert!(json["error"]["message"].as_str().unwrap().contains("more than one multipart field named `image`"), "{json}");
+
+    // A content coding the server does not decode: 415 naming it (a gzipped PNG would otherwise
+    // fail as "format could not be determined"); `identity` is no coding.
+    for (encoding, want) in [("gzip", 415), ("br, identity", 415), ("identity", 200)] {
+        let resp = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "image/png")
+            .header("content-encoding", encoding)
+            .body(small_png.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), want, "{encoding}");
+        if want == 415 {
+            let json: Value = resp.json().await.unwrap();
+            assert_eq!(error_code(&json), "unsupported_media_type");
+            assert!(json["error"]["message"].as_str().unwrap().contains("Content-Encoding"), "{json}");
+        }
+    }
+
     // Routes and methods.
     let resp = reqwest::get(format!("{base}/nope")).await.unwrap();
     assert_eq!(resp.status(), 404);

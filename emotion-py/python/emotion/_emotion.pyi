@@ -183,8 +183,9 @@ class Analyzer:
         model_path: an ONNX model meeting the model contract (file path); ``None`` for the
             bundled model. The file is read once, at construction.
         model_bytes: the same model, already in memory; not together with ``model_path``.
-        min_face_size: smallest face side to find, pixels, in [10, 10000]. Larger is faster
-            (80 runs ~4x faster than 40).
+        min_face_size: the face side the detector is scaled for, pixels, in [10, 10000]; not a
+            filter: smaller boxes (down to about 0.65x) can be found and faces just above it
+            missed, so leave a margin. Larger is faster (80 runs ~4x faster than 40).
         max_face_size: largest face side to look for, pixels (>= min_face_size); ``None`` or 0:
             up to the image's short side.
         max_faces: report at most this many faces per image: the largest, ties by detection
@@ -323,13 +324,14 @@ class ModelInfo:
         """The command line's ``--model-info`` JSON: the fields above with ``input_height`` and
         ``input_width`` for ``input_size``, ``labels`` as a list, and ``library_version``."""
 
-def load_image(path: str | os.PathLike[str], *, allow_partial: bool = False) -> npt.NDArray[np.uint8]:
+def load_image(path: str | bytes | os.PathLike[str] | os.PathLike[bytes], *, allow_partial: bool = False) -> npt.NDArray[np.uint8]:
     """Decodes an image file with the library's decoder (as the command line and C do): PNG,
     JPEG, BMP, GIF, TIFF, WebP; EXIF orientation applied. Returns a ``(height, width, 3)`` uint8
     RGB array; :meth:`Analyzer.analyze` on it equals the command line's results bit for bit.
 
     Args:
-        path: the image file.
+        path: the image file: ``str``, ``bytes`` (as ``os.listdir(b".")`` gives names that
+            are not UTF-8) or an ``os.PathLike`` of either.
         allow_partial: accept a truncated or damaged file, returning the part that decoded (the
             rest black, or grey for JPEG) with a :class:`~emotion.PartialImageWarning`. Default:
             such files raise :class:`~emotion.ImageError`.
