@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use crate::detect::{DetectorOptions, Detection, FaceDetector, SeetaDetector};
+use crate::detect::{DetectorKind, DetectorOptions, Detection, FaceDetector, Landmarks};
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
 use crate::model::{EmotionModel, ModelOverrides, Prediction, Preprocessing};
 use crate::pixels::{BBox, ImageView};
 
-/// One analysed face. `#[non_exhaustive]`: later versions may add fields (e.g. landmarks), so
-/// read the fields rather than destructuring or constructing a `Face`.
+/// One analysed face. `#[non_exhaustive]`: later versions may add fields, so read the fields
+/// rather than destructuring or constructing a `Face`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Face {
@@ -28,6 +28,10 @@ pub struct Face {
     pub valence: f32,
     /// Arousal in [-1, 1] (calm to excited); same provenance as `valence`.
     pub arousal: f32,
+    /// The detector's five landmarks in image pixels (subject's right eye, left eye, nose tip,
+    /// right and left mouth corners: [`Landmarks`]); `None` for caller boxes and for the
+    /// SeetaFace detector.
+    pub landmarks: Option<Landmarks>,
 }
 
 impl Face {
@@ -42,7 +46,13 @@ impl Face {
         valence: f32,
         arousal: f32,
     ) -> Self {
-        Face { bbox, detection_score, probabilities, expression, valence, arousal }
+        Face { bbox, detection_score, probabilities, expression, valence, arousal, landmarks: None }
+    }
+
+    /// The same face with landmarks ([`Landmarks`]).
+    pub const fn with_landmarks(mut self, landmarks: Option<Landmarks>) -> Self {
+        self.landmarks = landmarks;
+        self
     }
 
     /// Probability of one expression, in [0, 1].
@@ -125,7 +135,8 @@ impl Analyzer {
     /// Classifies the faces of an earlier [`Analyzer::detect`] call on the same image (lets a
     /// caller time or filter the two stages); `analyze` is `detect` then this.
     pub fn classify_detections(&self, image: &ImageView<'_>, detections: &[Detection]) -> Result<Vec<Face>> {
-        self.classify_regions(image, &detections.iter().map(|d| (d.bbox, Some(d.detection_score))).collect::<Vec<_>>())
+        let regions: Vec<Region> = detections.iter().map(|d| (d.bbox, Some(d.detection_score), d.landmarks)).collect();
+        self.classify_regions(image, &regions)
     }
 
     /// Detection only: faces best score first; with [`AnalyzerBuilder::max_faces`] = N, the N
@@ -165,13 +176,13 @@ impl Analyzer {
                     .clamp_to(image.width(), image.height())
                     .filter(|c| c.width >= 1.0 && c.height >= 1.0)
                     .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
-                Ok((clamped, None))
+                Ok((clamped, None, None))
             })
             .collect::<Result<Vec<_>>>()?;
         self.classify_regions(image, &regions)
     }
 
-    fn classify_regions(&self, image: &ImageView<'_>, faces: &[(BBox, Option<f32>)]) -> Result<Vec<Face>> {
+    fn classify_regions(&self, image: &ImageView<'_>, faces: &[Region]) -> Result<Vec<Face>> {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
@@ -181,7 +192,7 @@ impl Analyzer {
         let copies = if self.flip_average { 2 } else { 1 };
         // The crops are cut on the analyzer's threads too: a large face's area-filtered crop
         // costs about as much as running the model on it.
-        let crops = crate::parallel::map(faces, self.threads, |(bbox, _)| {
+        let crops = crate::parallel::map(faces, self.threads, |(bbox, _, _)| {
             let mut out = vec![0f32; copies * face_len];
             let (crop, mirror) = out.split_at_mut(face_len);
             image.crop_resize_normalize(crop_region(bbox, pre), pre, crop);
@@ -196,17 +207,21 @@ impl Analyzer {
         Ok(faces
             .iter()
             .zip(predictions)
-            .map(|(&(bbox, detection_score), p)| Face {
+            .map(|(&(bbox, detection_score, landmarks), p)| Face {
                 bbox,
                 detection_score,
                 probabilities: p.probabilities,
                 expression: Expression::argmax(&p.probabilities),
                 valence: p.valence,
                 arousal: p.arousal,
+                landmarks,
             })
             .collect())
     }
 }
+
+/// A face to classify: box, detection score (`None` for caller boxes), landmarks.
+type Region = (BBox, Option<f32>, Option<Landmarks>);
 
 /// The N largest detections (box area, ties by higher score), kept in their original order.
 fn keep_largest(found: &mut Vec<Detection>, n: usize) {
@@ -322,7 +337,14 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// All SeetaFace detector settings at once.
+    /// Which detector to build: [`DetectorKind::Yunet`] (default) or [`DetectorKind::Seeta`]
+    /// ([`DetectorOptions::detector`]).
+    pub fn detector_kind(mut self, kind: DetectorKind) -> Self {
+        self.detector_options.detector = kind;
+        self
+    }
+
+    /// All detector settings at once.
     pub fn detector_options(mut self, options: DetectorOptions) -> Self {
         self.detector_options = options;
         self
@@ -375,7 +397,7 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Use your own detector instead of SeetaFace (the detector options are then unused).
+    /// Use your own detector instead of the built-in ones (the detector options are then unused).
     pub fn detector(mut self, detector: Box<dyn FaceDetector>) -> Self {
         self.detector = Some(detector);
         self
@@ -431,14 +453,23 @@ impl AnalyzerBuilder {
     }
 }
 
-#[cfg(feature = "bundled-models")]
+/// The built-in detector `options.detector` names. YuNet's weights are compiled into the code
+/// (no file); SeetaFace's cascade needs the `bundled-models` feature.
 fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
-    Ok(Box::new(SeetaDetector::bundled(options)?))
+    options.validate()?;
+    match options.detector {
+        DetectorKind::Seeta => seeta_detector(options),
+        _ => Ok(Box::new(crate::detect::YuNetDetector::new(options)?)),
+    }
+}
+
+#[cfg(feature = "bundled-models")]
+fn seeta_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
+    Ok(Box::new(crate::detect::SeetaDetector::bundled(options)?))
 }
 
 #[cfg(not(feature = "bundled-models"))]
-fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
-    options.validate()?;
+fn seeta_detector(_options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
     Err(Error::DetectorLoad(
         "the `bundled-models` feature is off: pass a detector, e.g. SeetaDetector::from_bytes".into(),
     ))

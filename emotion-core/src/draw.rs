@@ -158,7 +158,7 @@ mod tests {
     fn face(bbox: BBox) -> Face {
         let mut probabilities = [0.0; 8];
         probabilities[1] = 1.0;
-        Face { bbox, detection_score: None, probabilities, expression: Expression::Happy, valence: 0.5, arousal: -0.5 }
+        Face { bbox, detection_score: None, probabilities, expression: Expression::Happy, valence: 0.5, arousal: -0.5, landmarks: None }
     }
 
     #[test]

@@ -30,7 +30,9 @@ fn sample_has_one_face_with_valid_outputs() {
     assert!((-1.0..=1.0).contains(&f.valence) && (-1.0..=1.0).contains(&f.arousal));
     // The face in the NASA portrait is at about (165..335, 70..260).
     assert!(f.bbox.x > 120.0 && f.bbox.x < 220.0 && f.bbox.y > 40.0 && f.bbox.y < 140.0, "{:?}", f.bbox);
-    assert!(f.detection_score.unwrap() > 2.0);
+    // YuNet's score, in [0, 1]: this face scores about 0.9 (the default threshold is 0.7).
+    assert!((0.8..=1.0).contains(&f.detection_score.unwrap()), "{:?}", f.detection_score);
+    assert!(f.landmarks.is_some());
 }
 
 #[test]
@@ -56,14 +58,15 @@ fn rgb_bgr_rgba_gray_and_padded_stride_agree() {
     let view = ImageView::new(&padded, w, h, stride, PixelFormat::Rgb8).unwrap();
     assert_same(&rgb, &a.analyze(&view).unwrap(), 0.0);
 
-    // A gray picture: the detector sees the same luma, and a gray model the same input, so the
-    // faces agree up to float rounding of the luma.
+    // A gray picture: a gray model sees the same input; the detector (YuNet, fed colour) finds
+    // the same faces with boxes that differ a little.
     if a.model().preprocessing().color == emotion_core::InputColor::Gray {
         let gray = ImageView::try_from(&img).unwrap().to_luma();
         let g = a.analyze(&ImageView::gray(&gray, w, h).unwrap()).unwrap();
         assert_eq!(g.len(), rgb.len());
-        for (x, y) in g.iter().zip(&rgb) {
-            assert_eq!(x.bbox, y.bbox);
+        for x in &g {
+            let best = rgb.iter().map(|y| x.bbox.iou(&y.bbox)).fold(0.0, f32::max);
+            assert!(best > 0.8, "{:?}: best IoU {best}", x.bbox);
         }
     }
 }
