@@ -69,6 +69,7 @@ pub struct Analyzer {
     threads: usize,
     max_faces: Option<usize>,
     flip_average: bool,
+    align: bool,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -78,6 +79,7 @@ impl std::fmt::Debug for Analyzer {
             .field("threads", &self.threads)
             .field("max_faces", &self.max_faces)
             .field("flip_average", &self.flip_average)
+            .field("align", &self.align)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +117,11 @@ impl Analyzer {
         self.max_faces
     }
 
+    /// Whether crops are turned so the eyes are level ([`AnalyzerBuilder::align`]).
+    pub fn align(&self) -> bool {
+        self.align
+    }
+
     /// Whether each face is classified together with its mirror image
     /// ([`AnalyzerBuilder::flip_average`]).
     pub fn flip_average(&self) -> bool {
@@ -135,7 +142,10 @@ impl Analyzer {
     /// Classifies the faces of an earlier [`Analyzer::detect`] call on the same image (lets a
     /// caller time or filter the two stages); `analyze` is `detect` then this.
     pub fn classify_detections(&self, image: &ImageView<'_>, detections: &[Detection]) -> Result<Vec<Face>> {
-        let regions: Vec<Region> = detections.iter().map(|d| (d.bbox, Some(d.detection_score), d.landmarks)).collect();
+        let regions: Vec<Region> = detections
+            .iter()
+            .map(|d| Region { bbox: d.bbox, score: Some(d.detection_score), landmarks: d.landmarks, crop_box: self.detector.crop_box(&d.bbox) })
+            .collect();
         self.classify_regions(image, &regions)
     }
 
@@ -176,7 +186,7 @@ impl Analyzer {
                     .clamp_to(image.width(), image.height())
                     .filter(|c| c.width >= 1.0 && c.height >= 1.0)
                     .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
-                Ok((clamped, None, None))
+                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: clamped })
             })
             .collect::<Result<Vec<_>>>()?;
         self.classify_regions(image, &regions)
@@ -192,10 +202,14 @@ impl Analyzer {
         let copies = if self.flip_average { 2 } else { 1 };
         // The crops are cut on the analyzer's threads too: a large face's area-filtered crop
         // costs about as much as running the model on it.
-        let crops = crate::parallel::map(faces, self.threads, |(bbox, _, _)| {
+        let crops = crate::parallel::map(faces, self.threads, |face| {
             let mut out = vec![0f32; copies * face_len];
             let (crop, mirror) = out.split_at_mut(face_len);
-            image.crop_resize_normalize(crop_region(bbox, pre), pre, crop);
+            let region = crop_region(&face.crop_box, pre);
+            match face.landmarks.filter(|_| self.align).map(|l| roll(&l)) {
+                Some(angle) if angle != 0.0 => image.crop_resize_normalize_rotated(region, angle, pre, crop),
+                _ => image.crop_resize_normalize(region, pre, crop),
+            }
             if self.flip_average {
                 mirror_rows(crop, mirror, pre.width);
             }
@@ -207,21 +221,40 @@ impl Analyzer {
         Ok(faces
             .iter()
             .zip(predictions)
-            .map(|(&(bbox, detection_score, landmarks), p)| Face {
-                bbox,
-                detection_score,
+            .map(|(face, p)| Face {
+                bbox: face.bbox,
+                detection_score: face.score,
                 probabilities: p.probabilities,
                 expression: Expression::argmax(&p.probabilities),
                 valence: p.valence,
                 arousal: p.arousal,
-                landmarks,
+                landmarks: face.landmarks,
             })
             .collect())
     }
 }
 
-/// A face to classify: box, detection score (`None` for caller boxes), landmarks.
-type Region = (BBox, Option<f32>, Option<Landmarks>);
+/// A face to classify.
+struct Region {
+    /// The box reported on the [`Face`].
+    bbox: BBox,
+    /// Detection score; `None` for caller boxes.
+    score: Option<f32>,
+    landmarks: Option<Landmarks>,
+    /// The box the crop is cut around ([`FaceDetector::crop_box`]; caller boxes as given).
+    crop_box: BBox,
+}
+
+/// Head roll in radians: the angle of the line from the subject's right eye to the left eye
+/// (0 when level, positive when the left eye is lower in the image).
+fn roll(l: &Landmarks) -> f32 {
+    let (dx, dy) = (l[1][0] - l[0][0], l[1][1] - l[0][1]);
+    if dx == 0.0 && dy == 0.0 {
+        0.0
+    } else {
+        dy.atan2(dx)
+    }
+}
 
 /// The N largest detections (box area, ties by higher score), kept in their original order.
 fn keep_largest(found: &mut Vec<Detection>, n: usize) {
@@ -283,6 +316,9 @@ pub fn crop_region(bbox: &BBox, pre: &Preprocessing) -> BBox {
     BBox::new(cx - w / 2.0, cy - h / 2.0, w, h)
 }
 
+/// Whether crops are aligned by default ([`AnalyzerBuilder::align`]).
+pub const DEFAULT_ALIGN: bool = false;
+
 enum ModelSource {
     Path(PathBuf),
     Bytes(Vec<u8>),
@@ -305,10 +341,20 @@ pub struct AnalyzerBuilder {
     threads: Option<usize>,
     max_faces: Option<usize>,
     flip_average: bool,
+    align: Option<bool>,
 }
 
 
 impl AnalyzerBuilder {
+    /// Aligned crops: for faces with landmarks (YuNet), turn the crop about its centre so the
+    /// eyes are level before the model sees it (roll only; the crop's size and position are
+    /// unchanged). Faces without landmarks (SeetaFace, caller boxes) are never turned. Default
+    /// [`DEFAULT_ALIGN`].
+    pub fn align(mut self, on: bool) -> Self {
+        self.align = Some(on);
+        self
+    }
+
     /// Use the ONNX model at `path` instead of the bundled one.
     pub fn model_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.model = Some(ModelSource::Path(path.into()));
@@ -449,7 +495,8 @@ impl AnalyzerBuilder {
             Some(d) => d,
             None => default_detector(self.detector_options)?,
         };
-        Ok(Analyzer { detector, model, threads, max_faces: self.max_faces, flip_average: self.flip_average })
+        let align = self.align.unwrap_or(DEFAULT_ALIGN);
+        Ok(Analyzer { detector, model, threads, max_faces: self.max_faces, flip_average: self.flip_average, align })
     }
 }
 

@@ -203,3 +203,122 @@ fn options_are_checked_per_detector() {
     assert_eq!("seeta".parse::<DetectorKind>().unwrap(), DetectorKind::Seeta);
     assert!(matches!("haar".parse::<DetectorKind>(), Err(Error::InvalidOption { name: "detector", .. })));
 }
+
+/// Prints, for faces found by both detectors on the labelled photos, the YuNet box geometry that
+/// gives the crop the model's metadata describes on SeetaFace's box (crop side = crop_scale x
+/// longer side, centre shifted by crop_shift_y x box height). Run by hand:
+/// `cargo test --release -p emotion-core --test yunet -- --ignored --nocapture measure_crop`.
+#[test]
+#[ignore]
+fn measure_crop_geometry_against_seeta() {
+    use emotion_core::SeetaDetector;
+    let (scale_s, shift_s) = (1.11f32, -0.008f32);
+    let seeta = SeetaDetector::bundled(DetectorOptions::default()).unwrap();
+    let yn = yunet(DetectorOptions::default());
+    let mut scales = Vec::new();
+    let mut shifts = Vec::new();
+    let mut dx = Vec::new();
+    let mut ratios = Vec::new();
+    let files = ["voc-faces/2007_007763.jpg", "voc-faces/2008_001009.jpg", "voc-faces/2008_001322.jpg", "voc-faces/2008_002079.jpg", "voc-faces/2008_002470.jpg", "voc-faces/2008_002506.jpg", "voc-faces/2008_004176.jpg", "voc-faces/2008_007676.jpg", "voc-faces/2009_004587.jpg", "voc-faces/bald_guys.jpg", "misc/multiface.jpg", "misc/astronaut.png"];
+    for f in files {
+        let Some(img) = common::shared_photo(f) else { return };
+        let v = ImageView::try_from(&img).unwrap();
+        let s = seeta.detect(&v).unwrap();
+        let y = yn.detect(&v).unwrap();
+        for a in &s {
+            let Some(b) = y.iter().max_by(|p, q| p.bbox.iou(&a.bbox).total_cmp(&q.bbox.iou(&a.bbox))) else { continue };
+            if b.bbox.iou(&a.bbox) < 0.4 {
+                continue;
+            }
+            let (sa, sb) = (a.bbox, b.bbox);
+            let side_s = sa.width.max(sa.height) * scale_s;
+            let cy_s = sa.y + sa.height / 2.0 + shift_s * sa.height;
+            scales.push(side_s / sb.width.max(sb.height));
+            shifts.push((cy_s - (sb.y + sb.height / 2.0)) / sb.height);
+            dx.push(((sa.x + sa.width / 2.0) - (sb.x + sb.width / 2.0)) / sb.width);
+            ratios.push((sb.width / sa.width, sb.height / sb.width));
+        }
+    }
+    let median = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    scales.sort_by(f32::total_cmp);
+    let mut w_ratio: Vec<f32> = ratios.iter().map(|r| r.0).collect();
+    let mut aspect: Vec<f32> = ratios.iter().map(|r| r.1).collect();
+    eprintln!("YuNet width / SeetaFace width {:.3}, YuNet height / width {:.3} (medians)", median(&mut w_ratio), median(&mut aspect));
+    eprintln!(
+        "{} faces: YuNet crop_scale {:.4}, crop_shift_y {:.4}, centre x offset {:.4} (medians; quartiles of scale {:.3}-{:.3})",
+        scales.len(),
+        median(&mut scales.clone()),
+        median(&mut shifts),
+        median(&mut dx),
+        scales[scales.len() / 4],
+        scales[3 * scales.len() / 4]
+    );
+}
+
+/// Accuracy of the bundled model on held-out wild faces with SeetaFace's box, YuNet's box with
+/// the crop turned so the eyes are level, and YuNet's box unturned, on the faces both detectors
+/// found. Run by hand with a list of `path,label,box_x,box_y,box_w,box_h` lines (the held-out
+/// faces of `training/wild.py`'s split):
+/// `EMOTION_WILD_LIST=list cargo test --release -p emotion-core --test yunet -- --ignored --nocapture wild`.
+#[test]
+#[ignore]
+fn wild_accuracy_aligned_unaligned_seeta() {
+    use emotion_core::{Analyzer, DetectorKind};
+    let Ok(list) = std::env::var("EMOTION_WILD_LIST") else { return };
+    let seeta = Analyzer::builder().detector_kind(DetectorKind::Seeta).threads(1).build().unwrap();
+    let aligned = Analyzer::builder().align(true).threads(1).build().unwrap();
+    let plain = Analyzer::builder().align(false).threads(1).build().unwrap();
+    let pick = |found: Vec<Detection>, labelled: Option<BBox>, w: f32, h: f32| -> Option<Detection> {
+        match labelled {
+            Some(b) => found.into_iter().filter(|d| d.bbox.iou(&b) >= 0.3).max_by(|x, y| x.bbox.iou(&b).total_cmp(&y.bbox.iou(&b))),
+            None => found
+                .into_iter()
+                .filter(|d| {
+                    let (cx, cy) = (d.bbox.x + d.bbox.width / 2.0, d.bbox.y + d.bbox.height / 2.0);
+                    cx > w / 4.0 && cx < 3.0 * w / 4.0 && cy > h / 4.0 && cy < 3.0 * h / 4.0
+                })
+                .max_by(|x, y| x.detection_score.total_cmp(&y.detection_score)),
+        }
+    };
+    let (mut n, mut total, mut only_yunet, mut only_seeta) = (0, 0, 0, 0);
+    let mut correct = [0usize; 3];
+    let mut differ = [0usize; 2];
+    for line in std::fs::read_to_string(list).unwrap().lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let label: usize = f[1].parse().unwrap();
+        let labelled = (f[2] != "").then(|| BBox::new(f[2].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap(), f[5].parse().unwrap()));
+        let img = emotion_core::load_rgb(f[0]).unwrap();
+        let v = ImageView::try_from(&img).unwrap();
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        total += 1;
+        let s = pick(seeta.detect(&v).unwrap(), labelled, w, h);
+        let y = pick(aligned.detect(&v).unwrap(), labelled, w, h);
+        match (s, y) {
+            (Some(s), Some(y)) => {
+                n += 1;
+                let results = [seeta.classify_detections(&v, &[s]).unwrap(), aligned.classify_detections(&v, &[y]).unwrap(), plain.classify_detections(&v, &[y]).unwrap()];
+                if results[0][0].expression != results[1][0].expression {
+                    differ[0] += 1;
+                }
+                if results[1][0].expression != results[2][0].expression {
+                    differ[1] += 1;
+                }
+                for (c, r) in correct.iter_mut().zip(&results) {
+                    *c += usize::from(r[0].expression as usize == label);
+                }
+            }
+            (None, Some(_)) => only_yunet += 1,
+            (Some(_), None) => only_seeta += 1,
+            _ => {}
+        }
+    }
+    let pct = |c: usize| 100.0 * c as f64 / n.max(1) as f64;
+    eprintln!(
+        "{total} held-out faces; both found {n} (only YuNet {only_yunet}, only SeetaFace {only_seeta}); accuracy on those: SeetaFace {:.2} %, YuNet aligned {:.2} %, YuNet unaligned {:.2} %",
+        pct(correct[0]), pct(correct[1]), pct(correct[2])
+    );
+    eprintln!("predictions differing: SeetaFace vs YuNet aligned {}, aligned vs unaligned {}", differ[0], differ[1]);
+}

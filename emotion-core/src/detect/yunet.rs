@@ -63,6 +63,16 @@ impl Clone for YuNetDetector {
 /// labelled VOC photos (43 faces) at min_face_size 20: all 43 found at 0.5-0.8, with 3, 1, 0, 0
 /// extra boxes at 0.5, 0.6, 0.7, 0.8; at 0.8 one 128x128 photo loses a 10-25 px face.
 pub const DEFAULT_SCORE_THRESHOLD: f32 = 0.7;
+/// SeetaFace's box side as a fraction of YuNet's longer box side (its height), and the
+/// vertical offset of SeetaFace's box centre from YuNet's in YuNet box heights: medians over the
+/// 74 faces both detectors found on the labelled photos of `../shared/photos` (VOC, the bald
+/// guys collage, multiface, astronaut), from `tests/yunet.rs`'s `measure_crop_geometry_against_seeta`:
+/// with the bundled model's crop_scale 1.11 and crop_shift_y -0.008 on SeetaFace's box, the
+/// crop is 0.944 x YuNet's box height, centred 0.0138 box heights above YuNet's centre
+/// (YuNet's boxes there: 0.872 x SeetaFace's width, height 1.315 x their width).
+const SEETA_SIDE: f32 = 0.944 / 1.11;
+const SEETA_SHIFT: f32 = -0.0138 + 0.008 * SEETA_SIDE;
+
 /// Non-maximum suppression overlap (intersection over union), upstream's.
 const OVERLAP: f32 = 0.45;
 
@@ -227,5 +237,14 @@ impl FaceDetector for YuNetDetector {
                 cx >= r.x && cx <= r.x + r.width && cy >= r.y && cy <= r.y + r.height && side(&d.bbox) >= min_face * 0.5
             })
             .collect())
+    }
+
+    /// The SeetaFace-equivalent box ([`FaceDetector::crop_box`]): a square of `SEETA_SIDE` x the
+    /// longer side, centred on the box shifted by `SEETA_SHIFT` box heights.
+    fn crop_box(&self, bbox: &BBox) -> BBox {
+        let s = side(bbox) * SEETA_SIDE;
+        let cx = bbox.x + bbox.width / 2.0;
+        let cy = bbox.y + bbox.height / 2.0 + SEETA_SHIFT * bbox.height;
+        BBox::new(cx - s / 2.0, cy - s / 2.0, s, s)
     }
 }
