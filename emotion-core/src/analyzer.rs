@@ -165,7 +165,9 @@ impl Analyzer {
     }
 
     /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
-    /// the image are clamped to it; `detection_score` is `None`.
+    /// the image are clamped to it; `detection_score` and `landmarks` are `None`. A box is taken
+    /// to be in the analyzer's detector's geometry ([`FaceDetector::crop_box`]), so a box from
+    /// [`Analyzer::detect`] gives the same answer as in [`Analyzer::analyze`] (unaligned).
     ///
     /// # Errors
     /// [`Error::InvalidBox`] for a box with a non-finite coordinate, a width or height <= 0, or
@@ -186,7 +188,7 @@ impl Analyzer {
                     .clamp_to(image.width(), image.height())
                     .filter(|c| c.width >= 1.0 && c.height >= 1.0)
                     .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
-                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: clamped })
+                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: self.detector.crop_box(&clamped) })
             })
             .collect::<Result<Vec<_>>>()?;
         self.classify_regions(image, &regions)
@@ -241,7 +243,7 @@ struct Region {
     /// Detection score; `None` for caller boxes.
     score: Option<f32>,
     landmarks: Option<Landmarks>,
-    /// The box the crop is cut around ([`FaceDetector::crop_box`]; caller boxes as given).
+    /// The box the crop is cut around ([`FaceDetector::crop_box`] of `bbox`).
     crop_box: BBox,
 }
 
