@@ -166,8 +166,9 @@ impl Analyzer {
 
     /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
     /// the image are clamped to it; `detection_score` and `landmarks` are `None`. A box is taken
-    /// to be in the analyzer's detector's geometry ([`FaceDetector::crop_box`]), so a box from
-    /// [`Analyzer::detect`] gives the same answer as in [`Analyzer::analyze`] (unaligned).
+    /// as SeetaFace would draw it (the geometry the model's crop metadata describes; see
+    /// [`FaceDetector::crop_box`]): to classify a YuNet [`Detection`] again, pass it to
+    /// [`Analyzer::classify_detections`], which maps its box.
     ///
     /// # Errors
     /// [`Error::InvalidBox`] for a box with a non-finite coordinate, a width or height <= 0, or
@@ -188,7 +189,7 @@ impl Analyzer {
                     .clamp_to(image.width(), image.height())
                     .filter(|c| c.width >= 1.0 && c.height >= 1.0)
                     .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
-                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: self.detector.crop_box(&clamped) })
+                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: clamped })
             })
             .collect::<Result<Vec<_>>>()?;
         self.classify_regions(image, &regions)
@@ -243,7 +244,8 @@ struct Region {
     /// Detection score; `None` for caller boxes.
     score: Option<f32>,
     landmarks: Option<Landmarks>,
-    /// The box the crop is cut around ([`FaceDetector::crop_box`] of `bbox`).
+    /// The box the crop is cut around ([`FaceDetector::crop_box`] of a detection's box; caller
+    /// boxes as given).
     crop_box: BBox,
 }
 

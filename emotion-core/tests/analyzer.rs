@@ -77,16 +77,18 @@ fn one_face_alone_equals_the_same_face_in_a_batch() {
     let view = ImageView::try_from(&img).unwrap();
     let a = Analyzer::new().unwrap();
     let all = a.analyze(&view).unwrap();
+    let detections = a.detect(&view).unwrap();
     assert_eq!(all.len(), 4);
-    for face in &all {
-        let alone = a.classify(&view, &[face.bbox]).unwrap();
+    for (face, d) in all.iter().zip(&detections) {
+        let alone = a.classify_detections(&view, &[*d]).unwrap();
         assert_eq!(alone.len(), 1);
         for (p, q) in alone[0].probabilities.iter().zip(face.probabilities.iter()) {
             assert!((p - q).abs() <= 1e-5, "{p} vs {q}");
         }
         assert!((alone[0].valence - face.valence).abs() <= 1e-5);
         assert!((alone[0].arousal - face.arousal).abs() <= 1e-5);
-        assert_eq!(alone[0].detection_score, None);
+        assert_eq!(alone[0].detection_score, Some(d.detection_score));
+        assert_eq!(alone[0].landmarks, d.landmarks);
     }
     // Same again with a plan built for batch 4 (chunks of 4, last one padded).
     let batched = Analyzer::builder()

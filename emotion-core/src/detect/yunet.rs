@@ -104,6 +104,22 @@ impl YuNetDetector {
         &self.options
     }
 
+    /// The same network with other options (e.g. a per-request score threshold); cheap: the
+    /// packed weights are shared.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for options out of range.
+    pub fn with_options(&self, options: DetectorOptions) -> Result<Self> {
+        let options = DetectorOptions { detector: DetectorKind::Yunet, ..options };
+        options.validate()?;
+        let mut template = self.template.clone();
+        let params = emotion_yunet::DetectionOutputParams { confidence_threshold: options.effective_score_threshold(), ..template.params() };
+        template
+            .set_params(params)
+            .map_err(|e| Error::InvalidOption { name: "score_threshold", value: e.to_string(), expected: "must be in [0, 1] for yunet" })?;
+        Ok(YuNetDetector { template, spare: Arc::new(Mutex::new(None)), options })
+    }
+
     /// One network run over `region` (x, y, width, height in image pixels, inside the image)
     /// scaled to `out_w` x `out_h`, on up to `threads` threads; faces in image pixels, unclamped.
     fn run(&self, image: &ImageView<'_>, region: (u32, u32, u32, u32), out_w: u32, out_h: u32, threads: usize) -> Result<Vec<Detection>> {

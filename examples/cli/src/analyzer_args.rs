@@ -3,12 +3,16 @@
 //! values follow the library's one rule for counts and limits (0 = not set: all cores, all
 //! faces, no limit).
 
-use emotion_core::{DetectorOptions, InputColor, ModelOverrides};
+use emotion_core::{DetectorKind, DetectorOptions, InputColor, ModelOverrides};
 
 /// Detector, inference and model-override settings: the Rust `AnalyzerBuilder`'s options.
 #[derive(clap::Args, Debug)]
 #[command(next_help_heading = "Analyzer options")]
 pub struct AnalyzerArgs {
+    /// Face detector: `yunet` (a CNN with 5 landmarks per face) or `seeta` (the SeetaFace
+    /// frontal cascade of earlier versions, no landmarks).
+    #[arg(long, default_value = "yunet", value_parser = parse_detector)]
+    pub detector: DetectorKind,
     /// Smallest face side to find, pixels [10, 10000].
     #[arg(long, default_value_t = DetectorOptions::default().min_face_size)]
     pub min_face_size: u32,
@@ -18,7 +22,7 @@ pub struct AnalyzerArgs {
     /// Report at most N faces per image: the N largest, ties by detection score (0 = all).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_faces: usize,
-    /// Minimum detection score (> 0).
+    /// Minimum detection score (0 = the detector's default: yunet 0.7, in [0, 1]; seeta 2.0).
     #[arg(long, default_value_t = DetectorOptions::default().score_threshold)]
     pub score_threshold: f32,
     /// Image pyramid ratio [0.01, 0.99].
@@ -35,6 +39,10 @@ pub struct AnalyzerArgs {
     /// Average each face's prediction with that of its mirror image (two model runs per face).
     #[arg(long)]
     pub flip_average: bool,
+    /// Turn each face's crop so the eyes are level before the model (faces with landmarks:
+    /// detector yunet). Off by default (no accuracy difference measured on held-out faces).
+    #[arg(long)]
+    pub align: bool,
 
     /// Model override: input colour, `gray` or `rgb`.
     #[arg(long, value_parser = parse_color, help_heading = "Model overrides (for models without metadata)")]
@@ -63,6 +71,7 @@ impl AnalyzerArgs {
     /// The detector settings of the flags (range checks are the library's, when building).
     pub fn detector_options(&self) -> DetectorOptions {
         DetectorOptions::default()
+            .with_detector(self.detector)
             .with_min_face_size(self.min_face_size)
             .with_max_face_size((self.max_face_size != 0).then_some(self.max_face_size))
             .with_score_threshold(self.score_threshold)
@@ -96,4 +105,9 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     s.split_once('x')
         .and_then(|(h, w)| Some((h.trim().parse().ok()?, w.trim().parse().ok()?)))
         .ok_or_else(|| format!("expected HxW, e.g. 64x64, got `{s}`"))
+}
+
+/// `--detector`: the library's names, and its error naming the option for anything else.
+fn parse_detector(s: &str) -> Result<DetectorKind, String> {
+    s.parse::<DetectorKind>().map_err(|e| e.to_string())
 }
