@@ -497,7 +497,7 @@ unsafe fn new_analyzer(
     } else {
         // Read struct_size alone first: a caller with another layout may have a smaller struct.
         let size = std::ptr::addr_of!((*options).struct_size).read_unaligned();
-        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 {
+        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 && size != OPTIONS_SIZE_V0_2 {
             return Err(options_size_error(size));
         }
         // The caller's fields over the defaults: an older, shorter struct keeps the defaults of
@@ -517,6 +517,7 @@ unsafe fn new_analyzer(
         .threads(o.threads)
         .max_faces(o.max_faces)
         .flip_average(o.flip_average)
+        .align(o.align)
         .model_overrides(o.overrides);
     if let Some(path) = model {
         builder = builder.model_path(path);
@@ -666,7 +667,7 @@ pub(crate) fn too_small(capacity: usize, needed: usize, what: &str) -> Failure {
 fn options_size_error(size: u32) -> Failure {
     Failure::invalid(format!(
         "emotion_options.struct_size is {size}, expected {OPTIONS_SIZE} (or {OPTIONS_SIZE_V0_1}, the size \
-         of version 0.1.0): initialize the options with emotion_options_default()"
+         of version 0.1.0, or {OPTIONS_SIZE_V0_2}, without detector and align): initialize the options with emotion_options_default()"
     ))
 }
 

@@ -12,7 +12,6 @@
 //! one suppression.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
 
 use super::{Detection, DetectorKind, DetectorOptions, FaceDetector};
 use crate::error::{Error, Result};
@@ -39,11 +38,11 @@ const LARGE_FACE_OVERLAP: f32 = 0.8;
 const CONTAINED: f32 = 0.7;
 
 /// The YuNet face detector. The network weights are compiled in and shared; one
-/// `YuNetDetector` serves any number of threads (each call uses its own layer buffers, the last
-/// call's being kept for reuse).
+/// `YuNetDetector` serves any number of threads (each call uses its own layer buffers, freed
+/// when it returns: nothing is kept between calls).
+#[derive(Clone)]
 pub struct YuNetDetector {
     template: emotion_yunet::Detector,
-    spare: Arc<Mutex<Option<emotion_yunet::Detector>>>,
     options: DetectorOptions,
 }
 
@@ -53,11 +52,6 @@ impl std::fmt::Debug for YuNetDetector {
     }
 }
 
-impl Clone for YuNetDetector {
-    fn clone(&self) -> Self {
-        YuNetDetector { template: self.template.clone(), spare: Arc::new(Mutex::new(None)), options: self.options }
-    }
-}
 
 /// Score threshold used when [`DetectorOptions::score_threshold`] is 0. Measured on the 9
 /// labelled VOC photos (43 faces) at min_face_size 20: all 43 found at 0.5-0.8, with 3, 1, 0, 0
@@ -96,7 +90,7 @@ impl YuNetDetector {
         template
             .set_params(params)
             .map_err(|e| Error::InvalidOption { name: "score_threshold", value: e.to_string(), expected: "must be in [0, 1] for yunet" })?;
-        Ok(YuNetDetector { template, spare: Arc::new(Mutex::new(None)), options })
+        Ok(YuNetDetector { template, options })
     }
 
     /// The options in force.
@@ -117,22 +111,19 @@ impl YuNetDetector {
         template
             .set_params(params)
             .map_err(|e| Error::InvalidOption { name: "score_threshold", value: e.to_string(), expected: "must be in [0, 1] for yunet" })?;
-        Ok(YuNetDetector { template, spare: Arc::new(Mutex::new(None)), options })
+        Ok(YuNetDetector { template, options })
     }
 
     /// One network run over `region` (x, y, width, height in image pixels, inside the image)
     /// scaled to `out_w` x `out_h`, on up to `threads` threads; faces in image pixels, unclamped.
     fn run(&self, image: &ImageView<'_>, region: (u32, u32, u32, u32), out_w: u32, out_h: u32, threads: usize) -> Result<Vec<Detection>> {
         let bgr = image.bgr_region_resized(region, out_w, out_h, threads)?;
-        let mut det = self.spare.lock().ok().and_then(|mut s| s.take()).unwrap_or_else(|| self.template.clone());
+        let mut det = self.template.clone();
         det.set_num_threads(threads);
         let (w, h) = (out_w as usize, out_h as usize);
         let found = catch_unwind(AssertUnwindSafe(|| det.detect_bgr(&bgr, w, h, w * 3)))
             .map_err(|_| Error::Internal("the YuNet detector panicked".into()))?
             .map_err(|e| Error::Internal(format!("YuNet: {e}")))?;
-        if let Ok(mut s) = self.spare.lock() {
-            *s = Some(det);
-        }
         let (sx, sy) = (region.2 as f32 / out_w as f32, region.3 as f32 / out_h as f32);
         let (ox, oy) = (region.0 as f32, region.1 as f32);
         Ok(found
