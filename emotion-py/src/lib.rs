@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use emotion_core::{
-    Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, InputColor, LoadOptions,
+    Detection as CoreDetection, Error, Expression, Face as CoreFace, ImageView, InputColor, Landmarks as CoreLandmarks, LoadOptions,
     ModelOverrides, PixelFormat, DEFAULT_MAX_PIXELS,
 };
 use numpy::{
@@ -466,31 +466,69 @@ struct Detection {
     /// The face box (pixels), clamped to the image.
     #[pyo3(get)]
     bbox: BBox,
-    /// Detector confidence: the SeetaFace cascade score, unbounded above (faces typically score
-    /// 5-40); only faces above the Analyzer's `score_threshold` are returned. The same name as
-    /// `Face.detection_score`.
+    /// Detector confidence: YuNet's score in [0, 1] (faces typically 0.7-0.95) or the SeetaFace
+    /// cascade score, unbounded above (faces typically 5-40); only faces above the Analyzer's
+    /// score threshold are returned. The same name as `Face.detection_score`.
     #[pyo3(get)]
     detection_score: f64,
+    landmarks_: Option<CoreLandmarks>,
 }
 
 impl From<CoreDetection> for Detection {
     fn from(d: CoreDetection) -> Self {
-        Detection { bbox: BBox::from_core(d.bbox), detection_score: d.detection_score.into() }
+        Detection { bbox: BBox::from_core(d.bbox), detection_score: d.detection_score.into(), landmarks_: d.landmarks }
     }
+}
+
+/// Five landmarks as a numpy float32 array of shape (5, 2), or None.
+fn landmarks_array<'py>(py: Python<'py>, l: &Option<CoreLandmarks>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(points) = l else { return Ok(None) };
+    let flat: Vec<f32> = points.iter().flatten().copied().collect();
+    Ok(Some(PyArray1::from_vec(py, flat).reshape([5, 2])?.into_any()))
+}
+
+/// Landmarks from Python: None, or 5 (x, y) pairs of finite numbers (a (5, 2) array or nested
+/// sequences).
+fn parse_landmarks(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CoreLandmarks>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
+    let bad = || PyValueError::new_err("landmarks must be None or 5 (x, y) pairs of finite numbers");
+    let rows: Vec<Vec<f32>> = v.extract().map_err(|_| bad())?;
+    if rows.len() != 5 || rows.iter().any(|r| r.len() != 2 || !r.iter().all(|x| x.is_finite())) {
+        return Err(bad());
+    }
+    let mut out = [[0f32; 2]; 5];
+    for (o, r) in out.iter_mut().zip(&rows) {
+        *o = [r[0], r[1]];
+    }
+    Ok(Some(out))
 }
 
 #[pymethods]
 impl Detection {
-    /// A detection from its parts: `Detection(bbox, detection_score)`.
+    /// A detection from its parts: `Detection(bbox, detection_score, landmarks=None)`.
+    ///
+    /// Raises:
+    ///     ValueError: landmarks not None or 5 (x, y) pairs of finite numbers.
     #[new]
-    fn new(bbox: BBox, detection_score: f64) -> Self {
-        Detection { bbox, detection_score }
+    #[pyo3(signature = (bbox, detection_score, landmarks=None))]
+    fn new(bbox: BBox, detection_score: f64, landmarks: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Ok(Detection { bbox, detection_score, landmarks_: parse_landmarks(landmarks)? })
     }
 
-    /// Pickles and copies as `Detection(bbox, detection_score)`.
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (BBox, f64))> {
+    /// The detector's five landmarks in image pixels as a numpy float32 array of shape (5, 2),
+    /// rows (x, y) in the order: the subject's right eye, left eye, nose tip, right and left
+    /// mouth corners (the subject's right is on the image's left for a face looking at the
+    /// camera); None from the seeta detector. A new array on each access.
+    #[getter]
+    fn landmarks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        landmarks_array(py, &self.landmarks_)
+    }
+
+    /// Pickles and copies as `Detection(bbox, detection_score, landmarks)`.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (BBox, f64, Option<Vec<[f32; 2]>>))> {
         let d = slf.get();
-        Ok((slf.get_type(), (d.bbox, d.detection_score)))
+        Ok((slf.get_type(), (d.bbox, d.detection_score, d.landmarks_.map(|l| l.to_vec()))))
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
@@ -503,6 +541,7 @@ impl Detection {
         let d = PyDict::new(py);
         d.set_item("bbox", self.bbox.dict(py)?)?;
         d.set_item("detection_score", self.detection_score)?;
+        d.set_item("landmarks", self.landmarks_.map(|l| l.to_vec()))?;
         Ok(d)
     }
 
@@ -530,6 +569,7 @@ struct Face {
     /// Arousal in [-1, 1], calm to excited (same provenance as valence).
     #[pyo3(get)]
     arousal: f64,
+    landmarks_: Option<CoreLandmarks>,
 }
 
 impl Face {
@@ -542,6 +582,7 @@ impl Face {
             self.valence as f32,
             self.arousal as f32,
         )
+        .with_landmarks(self.landmarks_)
     }
 }
 
@@ -554,6 +595,7 @@ impl From<CoreFace> for Face {
             probabilities: f.probabilities,
             valence: f.valence.into(),
             arousal: f.arousal.into(),
+            landmarks_: f.landmarks,
         }
     }
 }
@@ -569,34 +611,48 @@ impl Face {
     ///         naming all 8.
     ///     valence, arousal: in [-1, 1].
     ///     detection_score: the detector's score, or None.
+    ///     landmarks: five (x, y) points (see `Face.landmarks`), or None.
     ///
     /// Raises:
-    ///     ValueError: not 8 probabilities, an unknown or missing expression name, or a
-    ///         non-finite number.
+    ///     ValueError: not 8 probabilities, an unknown or missing expression name, a non-finite
+    ///         number, or landmarks that are not 5 (x, y) pairs.
     #[new]
-    #[pyo3(signature = (bbox, probabilities, valence, arousal, detection_score=None))]
+    #[pyo3(signature = (bbox, probabilities, valence, arousal, detection_score=None, landmarks=None))]
     fn new(
         bbox: BBox,
         probabilities: &Bound<'_, PyAny>,
         valence: f64,
         arousal: f64,
         detection_score: Option<f64>,
+        landmarks: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let landmarks_ = parse_landmarks(landmarks)?;
         let probabilities = parse_probabilities(probabilities)?;
         if !(valence.is_finite() && arousal.is_finite()) {
             return Err(PyValueError::new_err(format!("valence and arousal must be finite, got {valence} and {arousal}")));
         }
-        Ok(Face { bbox, detection_score, expression: Expression::argmax(&probabilities), probabilities, valence, arousal })
+        Ok(Face { bbox, detection_score, expression: Expression::argmax(&probabilities), probabilities, valence, arousal, landmarks_ })
     }
 
-    /// Pickles and copies as `Face(bbox, probabilities, valence, arousal, detection_score)`;
-    /// the float32 probabilities round-trip exactly through Python floats.
+    /// The detector's five landmarks in image pixels as a numpy float32 array of shape (5, 2),
+    /// rows (x, y) in the order: the subject's right eye, left eye, nose tip, right and left
+    /// mouth corners (the subject's right is on the image's left for a face looking at the
+    /// camera); None for boxes given to `classify` and from the seeta detector. A new array on
+    /// each access.
+    #[getter]
+    fn landmarks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        landmarks_array(py, &self.landmarks_)
+    }
+
+    /// Pickles and copies as `Face(bbox, probabilities, valence, arousal, detection_score,
+    /// landmarks)`; the float32 values round-trip exactly through Python floats.
     #[allow(clippy::type_complexity)]
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyType>, (BBox, [f64; 8], f64, f64, Option<f64>))> {
+    ) -> PyResult<(Bound<'py, PyType>, (BBox, [f64; 8], f64, f64, Option<f64>, Option<Vec<[f32; 2]>>))> {
         let f = slf.get();
-        Ok((slf.get_type(), (f.bbox, f.probabilities.map(f64::from), f.valence, f.arousal, f.detection_score)))
+        let landmarks = f.landmarks_.map(|l| l.to_vec());
+        Ok((slf.get_type(), (f.bbox, f.probabilities.map(f64::from), f.valence, f.arousal, f.detection_score, landmarks)))
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
@@ -642,11 +698,13 @@ impl Face {
     }
 
     /// Plain dict of built-in types (JSON-serializable), the shape of one face in the CLI's JSON:
-    /// `bbox` (dict), `detection_score`, `expression`, `probabilities`, `valence`, `arousal`.
+    /// `bbox` (dict), `detection_score`, `landmarks` (five [x, y] lists or None), `expression`,
+    /// `probabilities`, `valence`, `arousal`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("bbox", self.bbox.dict(py)?)?;
         d.set_item("detection_score", self.detection_score)?;
+        d.set_item("landmarks", self.landmarks_.map(|l| l.to_vec()))?;
         d.set_item("expression", self.expression())?;
         d.set_item("probabilities", self.probabilities(py)?)?;
         d.set_item("valence", self.valence)?;
@@ -684,6 +742,8 @@ struct Settings {
     window_step: u32,
     threads: usize,
     flip_average: bool,
+    detector: emotion_core::DetectorKind,
+    align: bool,
     overrides: ModelOverrides,
 }
 
@@ -698,6 +758,8 @@ impl Settings {
             .window_step(self.window_step)
             .threads(self.threads)
             .flip_average(self.flip_average)
+            .detector_kind(self.detector)
+            .align(self.align)
             .model_overrides(self.overrides.clone());
         if let Some(bytes) = &self.model {
             builder = builder.model_bytes(bytes.as_slice());
@@ -718,6 +780,8 @@ impl Settings {
         d.set_item("window_step", self.window_step)?;
         d.set_item("threads", self.threads)?;
         d.set_item("flip_average", self.flip_average)?;
+        d.set_item("detector", self.detector.name())?;
+        d.set_item("align", self.align)?;
         d.set_item("input_color", o.color.map(|c| c.name()))?;
         d.set_item("input_size", o.size)?;
         d.set_item("mean", o.mean.clone())?;
@@ -736,6 +800,7 @@ impl Hash for Settings {
         self.model.as_deref().hash(state);
         (self.min_face_size, self.max_face_size, self.max_faces, self.window_step, self.threads).hash(state);
         (self.score_threshold.to_bits(), self.pyramid_scale_factor.to_bits(), self.flip_average).hash(state);
+        (self.detector, self.align).hash(state);
         (o.color.map(|c| c.name()), o.size, floats(&o.mean), floats(&o.std), o.batch_size).hash(state);
         (o.crop_scale.map(f32::to_bits), o.crop_shift_y.map(f32::to_bits)).hash(state);
     }
@@ -806,10 +871,10 @@ impl Analyzer {
     // Keep these defaults equal to emotion_core::DetectorOptions::default().
     #[new]
     #[pyo3(signature = (
-        model_path=None, *, model_bytes=None, min_face_size=40, max_face_size=None, max_faces=None,
-        score_threshold=2.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
+        model_path=None, *, model_bytes=None, min_face_size=20, max_face_size=None, max_faces=None,
+        score_threshold=0.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
         input_color=None, input_size=None, mean=None, std=None, crop_scale=None, crop_shift_y=None,
-        batch_size=None
+        batch_size=None, detector="yunet", align=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -831,12 +896,15 @@ impl Analyzer {
         crop_scale: Option<f32>,
         crop_shift_y: Option<f32>,
         batch_size: Option<Int>,
+        detector: &str,
+        align: bool,
     ) -> PyResult<Self> {
         if model_path.is_some() && model_bytes.is_some() {
             return Err(PyValueError::new_err("give model_path or model_bytes, not both"));
         }
         let model_bytes = model_bytes.map(|b| b.as_bytes().to_vec());
         let build = || -> Result<(emotion_core::Analyzer, Settings), Error> {
+            let detector: emotion_core::DetectorKind = detector.parse()?;
             let color = match input_color {
                 None => None,
                 Some("gray") => Some(InputColor::Gray),
@@ -888,6 +956,8 @@ impl Analyzer {
                 window_step,
                 threads: unsigned("threads", &threads.unwrap_or(Int::Small(0)), THREADS_RANGE)?,
                 flip_average,
+                detector,
+                align,
                 overrides,
             };
             Ok((settings.build()?, settings))
@@ -1056,6 +1126,12 @@ impl TrackedFace {
     #[getter]
     fn detection_score(&self) -> Option<f64> {
         self.face.detection_score
+    }
+
+    /// This frame's five landmarks, as `Face.landmarks` (None from the seeta detector).
+    #[getter]
+    fn landmarks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.face.landmarks(py)
     }
 
     /// The most probable smoothed expression, one of `emotion.EXPRESSIONS`.
