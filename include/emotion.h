@@ -113,6 +113,11 @@ typedef uint32_t emotion_expression;
 typedef uint32_t emotion_input_color;
 
 /**
+ * Face detector, for `emotion_options.detector`.
+ */
+typedef uint32_t emotion_detector;
+
+/**
  * Analyzer settings. Start from `emotion_options_default()` and change the fields you need;
  * `emotion_analyzer_new` checks every field and answers `EMOTION_ERROR_INVALID_ARGUMENT`, naming
  * the field, when one is out of range.
@@ -141,8 +146,8 @@ typedef struct emotion_options {
      */
     uint32_t max_face_size;
     /**
-     * Minimum detector score to report a face, finite and > 0. Default 2.0; higher trades recall
-     * for fewer false positives.
+     * Minimum detector score to report a face; 0 (default) = the detector's default (yunet 0.7,
+     * range [0, 1]; seeta 2.0, finite and >= 0). Higher trades recall for fewer false positives.
      */
     float score_threshold;
     /**
@@ -217,6 +222,16 @@ typedef struct emotion_options {
      * = 1.
      */
     uint32_t batch_size;
+    /**
+     * Face detector: `EMOTION_DETECTOR_YUNET` (0, default: a CNN with five landmarks per face)
+     * or `EMOTION_DETECTOR_SEETA` (the SeetaFace frontal cascade, no landmarks).
+     */
+    emotion_detector detector;
+    /**
+     * 1: turn each face's crop so the eyes are level before the model (faces with landmarks).
+     * 0 (default): off. Other values are rejected.
+     */
+    uint32_t align;
 } emotion_options;
 
 /**
@@ -339,6 +354,17 @@ typedef struct emotion_face {
      * Arousal in [-1, 1], calm to excited; same provenance as `valence`.
      */
     float arousal;
+    /**
+     * 1 when `landmarks` holds the detector's five points (detector yunet), 0 when it has none
+     * (detector seeta, caller boxes; `landmarks` is then all NaN).
+     */
+    uint32_t has_landmarks;
+    /**
+     * Five landmarks in image pixels as x, y pairs: the subject's right eye, left eye, nose
+     * tip, right mouth corner, left mouth corner (the subject's right is on the image's left for
+     * a face looking at the camera).
+     */
+    float landmarks[10];
 } emotion_face;
 
 /**
@@ -351,9 +377,22 @@ typedef struct emotion_detection {
     struct emotion_bbox bbox;
     /**
      * Detector confidence: SeetaFace's cascade score, >= `emotion_options.score_threshold`,
-     * unbounded above (typical faces score 5-40). Same name as `emotion_face.detection_score`.
+     * Detector confidence, >= `emotion_options.score_threshold` in force: YuNet's in [0, 1]
+     * (faces typically 0.7-0.95), SeetaFace's unbounded above (typical faces 5-40). Same name
+     * as `emotion_face.detection_score`.
      */
     float detection_score;
+    /**
+     * 1 when `landmarks` holds the detector's five points (detector yunet), 0 when it has none
+     * (detector seeta, caller boxes; `landmarks` is then all NaN).
+     */
+    uint32_t has_landmarks;
+    /**
+     * Five landmarks in image pixels as x, y pairs: the subject's right eye, left eye, nose
+     * tip, right mouth corner, left mouth corner (the subject's right is on the image's left for
+     * a face looking at the camera).
+     */
+    float landmarks[10];
 } emotion_detection;
 
 /**
@@ -601,6 +640,16 @@ typedef struct emotion_tracked_face {
  * Three channels: R, G, B.
  */
 #define EMOTION_INPUT_COLOR_RGB 2
+
+/**
+ * YuNet (libfacedetection's CNN), the default: five landmarks per face.
+ */
+#define EMOTION_DETECTOR_YUNET 0
+
+/**
+ * SeetaFace's frontal cascade: no landmarks.
+ */
+#define EMOTION_DETECTOR_SEETA 1
 
 /**
  * Accept a truncated or damaged file: the pixels that decode are kept (the rest are black, or

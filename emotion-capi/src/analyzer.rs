@@ -11,7 +11,7 @@ use crate::args::path_arg;
 use crate::status::{emotion_status, guard, guard_value, Failure};
 use crate::types::{
     emotion_model_info, emotion_options, EMOTION_INPUT_COLOR_GRAY, EMOTION_INPUT_COLOR_RGB, OPTIONS_SIZE,
-    OPTIONS_SIZE_V0_1,
+    OPTIONS_SIZE_V0_1, OPTIONS_SIZE_V0_2,
 };
 
 /// A face detector plus emotion model, created by `emotion_analyzer_new` and released with
@@ -162,7 +162,7 @@ unsafe fn new_analyzer(
     } else {
         // Read struct_size alone first: a caller with another layout may have a smaller struct.
         let size = std::ptr::addr_of!((*options).struct_size).read_unaligned();
-        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 {
+        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 && size != OPTIONS_SIZE_V0_2 {
             return Err(options_size_error(size));
         }
         // The caller's fields over the defaults: an older, shorter struct keeps the defaults of
@@ -182,6 +182,7 @@ unsafe fn new_analyzer(
         .threads(o.threads)
         .max_faces(o.max_faces)
         .flip_average(o.flip_average)
+        .align(o.align)
         .model_overrides(o.overrides);
     if let Some(path) = model {
         builder = builder.model_path(path);
@@ -201,6 +202,6 @@ unsafe fn new_analyzer(
 fn options_size_error(size: u32) -> Failure {
     Failure::invalid(format!(
         "emotion_options.struct_size is {size}, expected {OPTIONS_SIZE} (or {OPTIONS_SIZE_V0_1}, the size \
-         of version 0.1.0): initialize the options with emotion_options_default()"
+         of version 0.1.0, or {OPTIONS_SIZE_V0_2}, without detector and align): initialize the options with emotion_options_default()"
     ))
 }

@@ -29,6 +29,8 @@ struct Settings {
     window_step: u32,
     threads: usize,
     flip_average: bool,
+    detector: emotion_core::DetectorKind,
+    align: bool,
     overrides: ModelOverrides,
 }
 
@@ -43,6 +45,8 @@ impl Settings {
             .window_step(self.window_step)
             .threads(self.threads)
             .flip_average(self.flip_average)
+            .detector_kind(self.detector)
+            .align(self.align)
             .model_overrides(self.overrides.clone());
         if let Some(bytes) = &self.model {
             builder = builder.model_bytes(bytes.as_slice());
@@ -63,6 +67,8 @@ impl Settings {
         d.set_item("window_step", self.window_step)?;
         d.set_item("threads", self.threads)?;
         d.set_item("flip_average", self.flip_average)?;
+        d.set_item("detector", self.detector.name())?;
+        d.set_item("align", self.align)?;
         d.set_item("input_color", o.color.map(|c| c.name()))?;
         d.set_item("input_size", o.size)?;
         d.set_item("mean", o.mean.clone())?;
@@ -81,6 +87,7 @@ impl Hash for Settings {
         self.model.as_deref().hash(state);
         (self.min_face_size, self.max_face_size, self.max_faces, self.window_step, self.threads).hash(state);
         (self.score_threshold.to_bits(), self.pyramid_scale_factor.to_bits(), self.flip_average).hash(state);
+        (self.detector, self.align).hash(state);
         (o.color.map(|c| c.name()), o.size, floats(&o.mean), floats(&o.std), o.batch_size).hash(state);
         (o.crop_scale.map(f32::to_bits), o.crop_shift_y.map(f32::to_bits)).hash(state);
     }
@@ -152,10 +159,10 @@ impl Analyzer {
     // Keep these defaults equal to emotion_core::DetectorOptions::default().
     #[new]
     #[pyo3(signature = (
-        model_path=None, *, model_bytes=None, min_face_size=40, max_face_size=None, max_faces=None,
-        score_threshold=2.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
+        model_path=None, *, model_bytes=None, min_face_size=20, max_face_size=None, max_faces=None,
+        score_threshold=0.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
         input_color=None, input_size=None, mean=None, std=None, crop_scale=None, crop_shift_y=None,
-        batch_size=None
+        batch_size=None, detector="yunet", align=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -177,12 +184,15 @@ impl Analyzer {
         crop_scale: Option<f32>,
         crop_shift_y: Option<f32>,
         batch_size: Option<Int>,
+        detector: &str,
+        align: bool,
     ) -> PyResult<Self> {
         if model_path.is_some() && model_bytes.is_some() {
             return Err(PyValueError::new_err("give model_path or model_bytes, not both"));
         }
         let model_bytes = model_bytes.map(|b| b.as_bytes().to_vec());
         let build = || -> Result<(emotion_core::Analyzer, Settings), Error> {
+            let detector: emotion_core::DetectorKind = detector.parse()?;
             let color = match input_color {
                 None => None,
                 Some("gray") => Some(InputColor::Gray),
@@ -234,6 +244,8 @@ impl Analyzer {
                 window_step,
                 threads: unsigned("threads", &threads.unwrap_or(Int::Small(0)), THREADS_RANGE)?,
                 flip_average,
+                detector,
+                align,
                 overrides,
             };
             Ok((settings.build()?, settings))
