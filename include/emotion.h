@@ -131,13 +131,16 @@ typedef struct emotion_options {
     /**
      * `sizeof(emotion_options)`, set by `emotion_options_default()`. Lets later versions append
      * fields without breaking programs built against this header; a zeroed struct is rejected.
-     * The 28-byte struct of version 0.1.0 (up to `threads`) is still accepted.
+     * The 28-byte struct of version 0.1.0 (up to `threads`) and the struct of version 0.2 (without
+     * `detector` and `align`) are still accepted.
      */
     uint32_t struct_size;
     /**
-     * Smallest face side to find, pixels, in [10, 10000]. Default 40. The detector's window is
-     * 40 px, so the image is scaled by 40 / min_face_size: 80 runs about 4x faster and misses
-     * faces under 80 px; 20 runs about 4x slower.
+     * Smallest face side to find, pixels, in [10, 10000]. Default 20. YuNet: the image is scaled
+     * so that such a face measures 20 network pixels (the scaled image's longest side is at most
+     * 1280, so on larger photos the smallest face found grows). SeetaFace: the scale its 40 px
+     * window runs at (image scaled by 40 / min_face_size); boxes down to about 0.65x this value
+     * can be found and faces a little over it missed. Larger values are faster.
      */
     uint32_t min_face_size;
     /**
@@ -689,9 +692,10 @@ const char *emotion_status_name(emotion_status status);
 const char *emotion_expression_name(emotion_expression expression);
 
 /**
- * The default options: bundled-model detector defaults (min_face_size 40, no max_face_size,
- * score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores),
- * max_faces 0 (all), flip_average 0 (off), no model override (counts 0, `crop_scale` and
+ * The default options: detector YuNet (`EMOTION_DETECTOR_YUNET`), min_face_size 20, no
+ * max_face_size, score_threshold 0 (the detector's own: 0.7 for YuNet), pyramid_scale_factor 0.8
+ * and window_step 4 (SeetaFace only), threads 0 (all cores), max_faces 0 (all), flip_average 0
+ * and align 0 (off), no model override (counts 0, `crop_scale` and
  * `crop_shift_y` NaN), and `struct_size = sizeof(emotion_options)`.
  */
 struct emotion_options emotion_options_default(void);

@@ -32,9 +32,10 @@ const _: () = {
     assert_send_sync::<Analyzer>()
 };
 
-/// The default options: bundled-model detector defaults (min_face_size 40, no max_face_size,
-/// score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores),
-/// max_faces 0 (all), flip_average 0 (off), no model override (counts 0, `crop_scale` and
+/// The default options: detector YuNet (`EMOTION_DETECTOR_YUNET`), min_face_size 20, no
+/// max_face_size, score_threshold 0 (the detector's own: 0.7 for YuNet), pyramid_scale_factor 0.8
+/// and window_step 4 (SeetaFace only), threads 0 (all cores), max_faces 0 (all), flip_average 0
+/// and align 0 (off), no model override (counts 0, `crop_scale` and
 /// `crop_shift_y` NaN), and `struct_size = sizeof(emotion_options)`.
 #[no_mangle]
 pub extern "C" fn emotion_options_default() -> emotion_options {

@@ -234,11 +234,14 @@ pub const EMOTION_INPUT_COLOR_RGB: emotion_input_color = 2;
 pub struct emotion_options {
     /// `sizeof(emotion_options)`, set by `emotion_options_default()`. Lets later versions append
     /// fields without breaking programs built against this header; a zeroed struct is rejected.
-    /// The 28-byte struct of version 0.1.0 (up to `threads`) is still accepted.
+    /// The 28-byte struct of version 0.1.0 (up to `threads`) and the struct of version 0.2 (without
+    /// `detector` and `align`) are still accepted.
     pub struct_size: u32,
-    /// Smallest face side to find, pixels, in [10, 10000]. Default 40. The detector's window is
-    /// 40 px, so the image is scaled by 40 / min_face_size: 80 runs about 4x faster and misses
-    /// faces under 80 px; 20 runs about 4x slower.
+    /// Smallest face side to find, pixels, in [10, 10000]. Default 20. YuNet: the image is scaled
+    /// so that such a face measures 20 network pixels (the scaled image's longest side is at most
+    /// 1280, so on larger photos the smallest face found grows). SeetaFace: the scale its 40 px
+    /// window runs at (image scaled by 40 / min_face_size); boxes down to about 0.65x this value
+    /// can be found and faces a little over it missed. Larger values are faster.
     pub min_face_size: u32,
     /// Largest face side to look for, pixels, >= `min_face_size`; 0 (default) = no limit (up to
     /// the image's short side).

@@ -85,6 +85,28 @@ fn landmarks_in_the_json_from_yunet_and_null_from_seeta() {
 }
 
 #[test]
+fn csv_landmark_columns_hold_the_json_landmarks() {
+    let face = &lines(&emotion(&[SAMPLE]))[0]["faces"][0];
+    let out = emotion(&[SAMPLE, "--format", "csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = text.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = rows.next().unwrap();
+    let row = rows.next().unwrap();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"))];
+    let names = ["right_eye", "left_eye", "nose", "mouth_right", "mouth_left"];
+    for (i, name) in names.iter().enumerate() {
+        for (axis, a) in ["x", "y"].iter().enumerate() {
+            let csv: f32 = cell(&format!("{name}_{a}")).parse().unwrap();
+            assert_eq!(csv, face["landmarks"][i][axis].as_f64().unwrap() as f32, "{name}_{a}");
+        }
+    }
+    let seeta = String::from_utf8(emotion(&[SAMPLE, "--format", "csv", "--detector", "seeta"]).stdout).unwrap();
+    let seeta_row: Vec<&str> = seeta.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(seeta_row[header.iter().position(|h| *h == "right_eye_x").unwrap()], "");
+}
+
+#[test]
 fn model_info_and_the_json_agree() {
     let info = lines(&emotion(&["--model-info"])).remove(0);
     let version = info["version"].as_str().unwrap();

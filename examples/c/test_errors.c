@@ -65,7 +65,8 @@ static void test_names_and_version(void) {
     CHECK(emotion_expression_name(EMOTION_EXPRESSION_COUNT) == NULL);
     emotion_options o = emotion_options_default();
     CHECK(o.struct_size == sizeof(emotion_options));
-    CHECK(o.min_face_size == 40 && o.max_face_size == 0 && o.threads == 0);
+    CHECK(o.min_face_size == 20 && o.max_face_size == 0 && o.threads == 0);
+    CHECK(o.detector == EMOTION_DETECTOR_YUNET && o.align == 0);
 }
 
 static void test_create(const char *not_a_model) {
