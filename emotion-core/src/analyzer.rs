@@ -166,10 +166,12 @@ impl Analyzer {
 
     /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
     /// the image are clamped to it; `detection_score` and `landmarks` are `None`. A box is taken
-    /// as this analyzer's detector draws it, and its crop is cut the same way
-    /// ([`FaceDetector::crop_box`]), so `classify` of the boxes `analyze` returned gives the same
-    /// faces. Boxes from another detector work best when their geometry is close: YuNet's boxes
-    /// are portrait, about 1.3x as high as wide, around the eyebrows to the chin.
+    /// as a square face box, the way SeetaFace or OpenCV's Haar cascade draw one (the geometry
+    /// the model's crop metadata describes; see [`FaceDetector::crop_box`]), whatever the
+    /// detector: a tight face crop passed whole is cut as in training. YuNet's boxes are taller
+    /// and narrower: to classify a YuNet [`Detection`] again, pass it to
+    /// [`Analyzer::classify_detections`], which maps its box (Python's `classify` does this for
+    /// `Detection` objects).
     ///
     /// # Errors
     /// [`Error::InvalidBox`] for a box with a non-finite coordinate, a width or height <= 0, or
@@ -190,7 +192,7 @@ impl Analyzer {
                     .clamp_to(image.width(), image.height())
                     .filter(|c| c.width >= 1.0 && c.height >= 1.0)
                     .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
-                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: self.detector.crop_box(&clamped) })
+                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: clamped })
             })
             .collect::<Result<Vec<_>>>()?;
         self.classify_regions(image, &regions)

@@ -14,6 +14,7 @@ use crate::errors::to_py_err;
 use crate::image::{type_name, with_image};
 use crate::options::*;
 use crate::results::{BBox, Detection, Face, ModelInfo};
+use emotion_core::Detection as CoreDetection;
 
 /// What an `Analyzer` was built from: everything needed to build an equal one elsewhere.
 /// Counts and limits hold 0 for "not set", as the builder takes them.
@@ -328,8 +329,11 @@ impl Analyzer {
     /// Classifies your own face boxes, in the given order: list[Face].
     ///
     /// Each box is a BBox, a Detection or 4 numbers (x, y, width, height) in pixels; boxes partly
-    /// outside the image are clamped to it. detection_score is the score of Detection boxes
-    /// (analyze is classify(image, detect(image))), None for the others. Arguments and errors as
+    /// outside the image are clamped to it. A Detection keeps its score and landmarks and its
+    /// crop is cut as analyze cuts it (analyze is classify(image, detect(image))). Other boxes
+    /// are taken as a square face box, as SeetaFace or OpenCV's Haar cascade draw one (the
+    /// geometry in the model's crop metadata; YuNet's own boxes are taller and narrower), with
+    /// detection_score and landmarks None. Arguments and errors as
     /// analyze(), plus TypeError / ValueError for a box that is not 4 numbers, and
     /// InvalidBoxError for a box with a non-finite value, width or height <= 0, or entirely
     /// outside the image.
@@ -341,11 +345,10 @@ impl Analyzer {
         boxes: &Bound<'_, PyAny>,
         color: &str,
     ) -> PyResult<Vec<Face>> {
-        let (boxes, scores) = parse_boxes(boxes)?;
+        let (boxes, detections) = parse_boxes(boxes)?;
         with_image(image, color, |view| {
-            let faces = py.detach(|| self.inner.classify(&view, &boxes)).map_err(|e| to_py_err(py, e))?;
-            let faces = faces.into_iter().zip(scores).map(|(f, score)| Face { detection_score: score, ..Face::from(f) });
-            Ok(faces.collect())
+            let faces = py.detach(|| classify_mixed(&self.inner, &view, &boxes, &detections)).map_err(|e| to_py_err(py, e))?;
+            Ok(faces.into_iter().map(Face::from).collect())
         })
     }
 
@@ -371,9 +374,29 @@ impl Analyzer {
     }
 }
 
-/// Caller boxes: each a `BBox`, a `Detection` (whose score is kept) or 4 numbers
+/// Classifies caller boxes and detections in the given order: plain boxes through
+/// `Analyzer::classify` (the model's box geometry), detections through
+/// `Analyzer::classify_detections` (the detector's geometry, score and landmarks kept).
+fn classify_mixed(
+    analyzer: &emotion_core::Analyzer,
+    view: &emotion_core::ImageView<'_>,
+    boxes: &[emotion_core::BBox],
+    detections: &[Option<CoreDetection>],
+) -> Result<Vec<emotion_core::Face>, Error> {
+    let plain: Vec<emotion_core::BBox> =
+        boxes.iter().zip(detections).filter(|(_, d)| d.is_none()).map(|(b, _)| *b).collect();
+    let found: Vec<CoreDetection> = detections.iter().flatten().copied().collect();
+    let mut plain = analyzer.classify(view, &plain)?.into_iter();
+    let mut found = analyzer.classify_detections(view, &found)?.into_iter();
+    Ok(detections
+        .iter()
+        .filter_map(|d| if d.is_some() { found.next() } else { plain.next() })
+        .collect())
+}
+
+/// Caller boxes: each a `BBox`, a `Detection` (returned as such beside its box) or 4 numbers
 /// (x, y, width, height).
-pub(crate) fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, Vec<Option<f64>>)> {
+pub(crate) fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, Vec<Option<CoreDetection>>)> {
     let items = boxes.try_iter().map_err(|_| {
         PyTypeError::new_err(format!("boxes must be a sequence of (x, y, width, height), got {}", type_name(boxes)))
     })?;
@@ -384,8 +407,13 @@ pub(crate) fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_cor
             out.push(b.get().to_core());
             scores.push(None);
         } else if let Ok(d) = item.cast::<Detection>() {
-            out.push(d.get().bbox.to_core());
-            scores.push(Some(d.get().detection_score));
+            let d = d.get();
+            out.push(d.bbox.to_core());
+            let core = CoreDetection::new(d.bbox.to_core(), d.detection_score as f32);
+            scores.push(Some(match d.landmarks_ {
+                Some(l) => core.with_landmarks(l),
+                None => core,
+            }));
         } else {
             let values: Vec<f32> = item
                 .try_iter()

@@ -2,7 +2,7 @@
 //! information.
 
 use emotion_core::{Detection as CoreDetection, Expression, Face as CoreFace, Landmarks as CoreLandmarks};
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyTuple, PyType};
