@@ -94,7 +94,7 @@ impl Hash for Settings {
     }
 }
 
-/// Face detector (SeetaFace frontal cascade) plus emotion model.
+/// Face detector (YuNet by default, or the SeetaFace frontal cascade) plus emotion model.
 ///
 /// Images are RGB by default: pass color="bgr" for OpenCV frames.
 ///
@@ -288,6 +288,7 @@ impl Analyzer {
             crop_shift_y: pre.crop_shift_y.into(),
             batch_size: model.batch_size(),
             flip_average: self.inner.flip_average(),
+            align: self.inner.align(),
         }
     }
 

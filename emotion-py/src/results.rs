@@ -420,6 +420,9 @@ pub(crate) struct ModelInfo {
     /// Whether flip averaging is on.
     #[pyo3(get)]
     pub(crate) flip_average: bool,
+    /// Whether faces are aligned by their eye landmarks before classification (`align=True`).
+    #[pyo3(get)]
+    pub(crate) align: bool,
 }
 
 #[pymethods]
@@ -447,6 +450,7 @@ impl ModelInfo {
         d.set_item("crop_shift_y", self.crop_shift_y)?;
         d.set_item("batch_size", self.batch_size)?;
         d.set_item("flip_average", self.flip_average)?;
+        d.set_item("align", self.align)?;
         d.set_item("library_version", emotion_core::VERSION)?;
         Ok(d)
     }

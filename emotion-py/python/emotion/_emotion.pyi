@@ -177,7 +177,7 @@ class Face:
 
 @final
 class Analyzer:
-    """Face detector (SeetaFace frontal cascade) plus emotion model.
+    """Face detector (YuNet by default, or the SeetaFace frontal cascade) plus emotion model.
 
     Images are **RGB by default**: pass ``color="bgr"`` for OpenCV frames.
 
@@ -340,6 +340,9 @@ class ModelInfo:
     @property
     def flip_average(self) -> bool:
         """Whether flip averaging is on."""
+    @property
+    def align(self) -> bool:
+        """Whether faces are aligned by their eye landmarks before classification."""
     def to_dict(self) -> dict[str, object]:
         """The command line's ``--model-info`` JSON: the fields above with ``input_height`` and
         ``input_width`` for ``input_size``, ``labels`` as a list, and ``library_version``."""
