@@ -81,7 +81,8 @@ def degrade(rgb: np.ndarray, box, kind: str, seed: int) -> np.ndarray:
 
 
 def iou(a, b) -> float:
-    """Intersection over union of two (x, y, width, height) boxes."""
+    """Intersection over union of two (x, y, width, height) boxes (tuples or `emotion.BBox`)."""
+    a, b = tuple(a), tuple(b)
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = ix * iy
