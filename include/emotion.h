@@ -113,6 +113,11 @@ typedef uint32_t emotion_expression;
 typedef uint32_t emotion_input_color;
 
 /**
+ * Face detector, for `emotion_options.detector`.
+ */
+typedef uint32_t emotion_detector;
+
+/**
  * Analyzer settings. Start from `emotion_options_default()` and change the fields you need;
  * `emotion_analyzer_new` checks every field and answers `EMOTION_ERROR_INVALID_ARGUMENT`, naming
  * the field, when one is out of range.
@@ -126,13 +131,16 @@ typedef struct emotion_options {
     /**
      * `sizeof(emotion_options)`, set by `emotion_options_default()`. Lets later versions append
      * fields without breaking programs built against this header; a zeroed struct is rejected.
-     * The 28-byte struct of version 0.1.0 (up to `threads`) is still accepted.
+     * The 28-byte struct of version 0.1.0 (up to `threads`) and the struct of version 0.2 (without
+     * `detector` and `align`) are still accepted.
      */
     uint32_t struct_size;
     /**
-     * Smallest face side to find, pixels, in [10, 10000]. Default 40. The detector's window is
-     * 40 px, so the image is scaled by 40 / min_face_size: 80 runs about 4x faster and misses
-     * faces under 80 px; 20 runs about 4x slower.
+     * Smallest face side to find, pixels, in [10, 10000]. Default 20. YuNet: the image is scaled
+     * so that such a face measures 20 network pixels (the scaled image's longest side is at most
+     * 1280, so on larger photos the smallest face found grows). SeetaFace: the scale its 40 px
+     * window runs at (image scaled by 40 / min_face_size); boxes down to about 0.65x this value
+     * can be found and faces a little over it missed. Larger values are faster.
      */
     uint32_t min_face_size;
     /**
@@ -141,8 +149,8 @@ typedef struct emotion_options {
      */
     uint32_t max_face_size;
     /**
-     * Minimum detector score to report a face, finite and > 0. Default 2.0; higher trades recall
-     * for fewer false positives.
+     * Minimum detector score to report a face; 0 (default) = the detector's default (yunet 0.7,
+     * range [0, 1]; seeta 2.0, finite and >= 0). Higher trades recall for fewer false positives.
      */
     float score_threshold;
     /**
@@ -217,6 +225,16 @@ typedef struct emotion_options {
      * = 1.
      */
     uint32_t batch_size;
+    /**
+     * Face detector: `EMOTION_DETECTOR_YUNET` (0, default: a CNN with five landmarks per face)
+     * or `EMOTION_DETECTOR_SEETA` (the SeetaFace frontal cascade, no landmarks).
+     */
+    emotion_detector detector;
+    /**
+     * 1: turn each face's crop so the eyes are level before the model (faces with landmarks).
+     * 0 (default): off. Other values are rejected.
+     */
+    uint32_t align;
 } emotion_options;
 
 /**
@@ -339,6 +357,17 @@ typedef struct emotion_face {
      * Arousal in [-1, 1], calm to excited; same provenance as `valence`.
      */
     float arousal;
+    /**
+     * 1 when `landmarks` holds the detector's five points (detector yunet), 0 when it has none
+     * (detector seeta, caller boxes; `landmarks` is then all NaN).
+     */
+    uint32_t has_landmarks;
+    /**
+     * Five landmarks in image pixels as x, y pairs: the subject's right eye, left eye, nose
+     * tip, right mouth corner, left mouth corner (the subject's right is on the image's left for
+     * a face looking at the camera).
+     */
+    float landmarks[10];
 } emotion_face;
 
 /**
@@ -351,9 +380,22 @@ typedef struct emotion_detection {
     struct emotion_bbox bbox;
     /**
      * Detector confidence: SeetaFace's cascade score, >= `emotion_options.score_threshold`,
-     * unbounded above (typical faces score 5-40). Same name as `emotion_face.detection_score`.
+     * Detector confidence, >= `emotion_options.score_threshold` in force: YuNet's in [0, 1]
+     * (faces typically 0.7-0.95), SeetaFace's unbounded above (typical faces 5-40). Same name
+     * as `emotion_face.detection_score`.
      */
     float detection_score;
+    /**
+     * 1 when `landmarks` holds the detector's five points (detector yunet), 0 when it has none
+     * (detector seeta, caller boxes; `landmarks` is then all NaN).
+     */
+    uint32_t has_landmarks;
+    /**
+     * Five landmarks in image pixels as x, y pairs: the subject's right eye, left eye, nose
+     * tip, right mouth corner, left mouth corner (the subject's right is on the image's left for
+     * a face looking at the camera).
+     */
+    float landmarks[10];
 } emotion_detection;
 
 /**
@@ -603,6 +645,16 @@ typedef struct emotion_tracked_face {
 #define EMOTION_INPUT_COLOR_RGB 2
 
 /**
+ * YuNet (libfacedetection's CNN), the default: five landmarks per face.
+ */
+#define EMOTION_DETECTOR_YUNET 0
+
+/**
+ * SeetaFace's frontal cascade: no landmarks.
+ */
+#define EMOTION_DETECTOR_SEETA 1
+
+/**
  * Accept a truncated or damaged file: the pixels that decode are kept (the rest are black, or
  * grey for JPEG) and `*partial` is set to 1. Without it such files give `EMOTION_ERROR_DECODE`.
  */
@@ -640,9 +692,10 @@ const char *emotion_status_name(emotion_status status);
 const char *emotion_expression_name(emotion_expression expression);
 
 /**
- * The default options: bundled-model detector defaults (min_face_size 40, no max_face_size,
- * score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores),
- * max_faces 0 (all), flip_average 0 (off), no model override (counts 0, `crop_scale` and
+ * The default options: detector YuNet (`EMOTION_DETECTOR_YUNET`), min_face_size 20, no
+ * max_face_size, score_threshold 0 (the detector's own: 0.7 for YuNet), pyramid_scale_factor 0.8
+ * and window_step 4 (SeetaFace only), threads 0 (all cores), max_faces 0 (all), flip_average 0
+ * and align 0 (off), no model override (counts 0, `crop_scale` and
  * `crop_shift_y` NaN), and `struct_size = sizeof(emotion_options)`.
  */
 struct emotion_options emotion_options_default(void);

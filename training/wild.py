@@ -3,8 +3,8 @@ them, with a held-out part chosen by source photo.
 
     python -m training.wild --out training/runs/wild.npz          # needs the `emotion` wheel
 
-For every image: the library's own detector (`emotion.Analyzer.detect`) runs on the image padded
-by half its side with repeated edges (tight crops such as 96x96 LFW faces fill the frame, and a
+For every image: the library's SeetaFace detector (`emotion.Analyzer(detector="seeta").detect`,
+whose square boxes define the model's crop geometry) runs on the image padded by half its side with repeated edges (tight crops such as 96x96 LFW faces fill the frame, and a
 detector looks for faces inside a scene); the detection that best matches the labelled face is
 kept (ExpW: the highest IoU with the labelled box; the other sets are one face per image: the
 highest score whose centre lies in the middle half). Where the detector finds nothing, the box is
@@ -117,7 +117,10 @@ def detect_face(analyzer, rgb: np.ndarray, labelled=None):
 def build(out, holdout=0.15, limit=None, size=48, root=WILD, log=print) -> Path:
     import emotion
     from . import evaluate
-    analyzer = emotion.Analyzer()
+    # The SeetaFace cascade's square boxes: the geometry the model's crop metadata is defined in
+    # (`Analyzer.classify` reads plain boxes that way; YuNet's detections are mapped onto it).
+    # Model 0.3's crops were cut with it.
+    analyzer = emotion.Analyzer(detector="seeta")
     arrays = {k: [] for k in ("images", "label", "valence", "arousal", "set", "holdout",
                               "names", "detected", "box")}
     for si, set_name in enumerate(SETS):

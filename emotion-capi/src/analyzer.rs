@@ -11,7 +11,7 @@ use crate::args::path_arg;
 use crate::status::{emotion_status, guard, guard_value, Failure};
 use crate::types::{
     emotion_model_info, emotion_options, EMOTION_INPUT_COLOR_GRAY, EMOTION_INPUT_COLOR_RGB, OPTIONS_SIZE,
-    OPTIONS_SIZE_V0_1,
+    OPTIONS_SIZE_V0_1, OPTIONS_SIZE_V0_2,
 };
 
 /// A face detector plus emotion model, created by `emotion_analyzer_new` and released with
@@ -32,9 +32,10 @@ const _: () = {
     assert_send_sync::<Analyzer>()
 };
 
-/// The default options: bundled-model detector defaults (min_face_size 40, no max_face_size,
-/// score_threshold 2.0, pyramid_scale_factor 0.8, window_step 4), threads 0 (all cores),
-/// max_faces 0 (all), flip_average 0 (off), no model override (counts 0, `crop_scale` and
+/// The default options: detector YuNet (`EMOTION_DETECTOR_YUNET`), min_face_size 20, no
+/// max_face_size, score_threshold 0 (the detector's own: 0.7 for YuNet), pyramid_scale_factor 0.8
+/// and window_step 4 (SeetaFace only), threads 0 (all cores), max_faces 0 (all), flip_average 0
+/// and align 0 (off), no model override (counts 0, `crop_scale` and
 /// `crop_shift_y` NaN), and `struct_size = sizeof(emotion_options)`.
 #[no_mangle]
 pub extern "C" fn emotion_options_default() -> emotion_options {
@@ -162,7 +163,7 @@ unsafe fn new_analyzer(
     } else {
         // Read struct_size alone first: a caller with another layout may have a smaller struct.
         let size = std::ptr::addr_of!((*options).struct_size).read_unaligned();
-        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 {
+        if size != OPTIONS_SIZE && size != OPTIONS_SIZE_V0_1 && size != OPTIONS_SIZE_V0_2 {
             return Err(options_size_error(size));
         }
         // The caller's fields over the defaults: an older, shorter struct keeps the defaults of
@@ -182,6 +183,7 @@ unsafe fn new_analyzer(
         .threads(o.threads)
         .max_faces(o.max_faces)
         .flip_average(o.flip_average)
+        .align(o.align)
         .model_overrides(o.overrides);
     if let Some(path) = model {
         builder = builder.model_path(path);
@@ -201,6 +203,6 @@ unsafe fn new_analyzer(
 fn options_size_error(size: u32) -> Failure {
     Failure::invalid(format!(
         "emotion_options.struct_size is {size}, expected {OPTIONS_SIZE} (or {OPTIONS_SIZE_V0_1}, the size \
-         of version 0.1.0): initialize the options with emotion_options_default()"
+         of version 0.1.0, or {OPTIONS_SIZE_V0_2}, without detector and align): initialize the options with emotion_options_default()"
     ))
 }

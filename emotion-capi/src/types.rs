@@ -107,8 +107,31 @@ pub struct emotion_detection {
     /// Face box in pixels, clamped to the image.
     pub bbox: emotion_bbox,
     /// Detector confidence: SeetaFace's cascade score, >= `emotion_options.score_threshold`,
-    /// unbounded above (typical faces score 5-40). Same name as `emotion_face.detection_score`.
+    /// Detector confidence, >= `emotion_options.score_threshold` in force: YuNet's in [0, 1]
+    /// (faces typically 0.7-0.95), SeetaFace's unbounded above (typical faces 5-40). Same name
+    /// as `emotion_face.detection_score`.
     pub detection_score: f32,
+    /// 1 when `landmarks` holds the detector's five points (detector yunet), 0 when it has none
+    /// (detector seeta, caller boxes; `landmarks` is then all NaN).
+    pub has_landmarks: u32,
+    /// Five landmarks in image pixels as x, y pairs: the subject's right eye, left eye, nose
+    /// tip, right mouth corner, left mouth corner (the subject's right is on the image's left for
+    /// a face looking at the camera).
+    pub landmarks: [f32; 10],
+}
+
+/// `(has_landmarks, landmarks)` of the C structs.
+fn landmarks_c(l: Option<emotion_core::Landmarks>) -> (u32, [f32; 10]) {
+    match l {
+        Some(points) => {
+            let mut out = [0f32; 10];
+            for (o, p) in out.chunks_exact_mut(2).zip(points) {
+                o.copy_from_slice(&p);
+            }
+            (1, out)
+        }
+        None => (0, [f32::NAN; 10]),
+    }
 }
 
 impl From<Detection> for emotion_detection {
@@ -116,6 +139,8 @@ impl From<Detection> for emotion_detection {
         emotion_detection {
             bbox: d.bbox.into(),
             detection_score: d.detection_score,
+            has_landmarks: landmarks_c(d.landmarks).0,
+            landmarks: landmarks_c(d.landmarks).1,
         }
     }
 }
@@ -139,6 +164,13 @@ pub struct emotion_face {
     pub valence: f32,
     /// Arousal in [-1, 1], calm to excited; same provenance as `valence`.
     pub arousal: f32,
+    /// 1 when `landmarks` holds the detector's five points (detector yunet), 0 when it has none
+    /// (detector seeta, caller boxes; `landmarks` is then all NaN).
+    pub has_landmarks: u32,
+    /// Five landmarks in image pixels as x, y pairs: the subject's right eye, left eye, nose
+    /// tip, right mouth corner, left mouth corner (the subject's right is on the image's left for
+    /// a face looking at the camera).
+    pub landmarks: [f32; 10],
 }
 
 impl emotion_face {
@@ -157,7 +189,11 @@ impl emotion_face {
             expression,
             self.valence,
             self.arousal,
-        ))
+        )
+        .with_landmarks((self.has_landmarks == 1).then(|| {
+            let l = &self.landmarks;
+            [[l[0], l[1]], [l[2], l[3]], [l[4], l[5]], [l[6], l[7]], [l[8], l[9]]]
+        })))
     }
 }
 
@@ -170,6 +206,8 @@ impl From<Face> for emotion_face {
             expression: f.expression as emotion_expression,
             valence: f.valence,
             arousal: f.arousal,
+            has_landmarks: landmarks_c(f.landmarks).0,
+            landmarks: landmarks_c(f.landmarks).1,
         }
     }
 }
@@ -196,17 +234,20 @@ pub const EMOTION_INPUT_COLOR_RGB: emotion_input_color = 2;
 pub struct emotion_options {
     /// `sizeof(emotion_options)`, set by `emotion_options_default()`. Lets later versions append
     /// fields without breaking programs built against this header; a zeroed struct is rejected.
-    /// The 28-byte struct of version 0.1.0 (up to `threads`) is still accepted.
+    /// The 28-byte struct of version 0.1.0 (up to `threads`) and the struct of version 0.2 (without
+    /// `detector` and `align`) are still accepted.
     pub struct_size: u32,
-    /// Smallest face side to find, pixels, in [10, 10000]. Default 40. The detector's window is
-    /// 40 px, so the image is scaled by 40 / min_face_size: 80 runs about 4x faster and misses
-    /// faces under 80 px; 20 runs about 4x slower.
+    /// Smallest face side to find, pixels, in [10, 10000]. Default 20. YuNet: the image is scaled
+    /// so that such a face measures 20 network pixels (the scaled image's longest side is at most
+    /// 1280, so on larger photos the smallest face found grows). SeetaFace: the scale its 40 px
+    /// window runs at (image scaled by 40 / min_face_size); boxes down to about 0.65x this value
+    /// can be found and faces a little over it missed. Larger values are faster.
     pub min_face_size: u32,
     /// Largest face side to look for, pixels, >= `min_face_size`; 0 (default) = no limit (up to
     /// the image's short side).
     pub max_face_size: u32,
-    /// Minimum detector score to report a face, finite and > 0. Default 2.0; higher trades recall
-    /// for fewer false positives.
+    /// Minimum detector score to report a face; 0 (default) = the detector's default (yunet 0.7,
+    /// range [0, 1]; seeta 2.0, finite and >= 0). Higher trades recall for fewer false positives.
     pub score_threshold: f32,
     /// Ratio between image-pyramid levels, in [0.01, 0.99]. Default 0.8; lower is faster and
     /// misses more faces between scales.
@@ -250,13 +291,28 @@ pub struct emotion_options {
     /// Model override: batch size the inference plan is optimized for, in [0, 64]; 0 (default)
     /// = 1.
     pub batch_size: u32,
+    /// Face detector: `EMOTION_DETECTOR_YUNET` (0, default: a CNN with five landmarks per face)
+    /// or `EMOTION_DETECTOR_SEETA` (the SeetaFace frontal cascade, no landmarks).
+    pub detector: emotion_detector,
+    /// 1: turn each face's crop so the eyes are level before the model (faces with landmarks).
+    /// 0 (default): off. Other values are rejected.
+    pub align: u32,
 }
+
+/// Face detector, for `emotion_options.detector`.
+pub type emotion_detector = u32;
+/// YuNet (libfacedetection's CNN), the default: five landmarks per face.
+pub const EMOTION_DETECTOR_YUNET: emotion_detector = 0;
+/// SeetaFace's frontal cascade: no landmarks.
+pub const EMOTION_DETECTOR_SEETA: emotion_detector = 1;
 
 /// `struct_size` this library expects. Future versions will accept this size and their larger
 /// ones, reading appended fields only when the caller's `struct_size` includes them.
 pub(crate) const OPTIONS_SIZE: u32 = std::mem::size_of::<emotion_options>() as u32;
 /// `struct_size` of version 0.1.0's `emotion_options` (fields up to `threads`).
 pub(crate) const OPTIONS_SIZE_V0_1: u32 = 28;
+/// `struct_size` of `emotion_options` before `detector` and `align` (fields up to `batch_size`).
+pub(crate) const OPTIONS_SIZE_V0_2: u32 = OPTIONS_SIZE - 8;
 
 impl Default for emotion_options {
     fn default() -> Self {
@@ -281,6 +337,8 @@ impl Default for emotion_options {
             crop_scale: f32::NAN,
             crop_shift_y: f32::NAN,
             batch_size: 0,
+            detector: EMOTION_DETECTOR_YUNET,
+            align: 0,
         }
     }
 }
@@ -291,6 +349,7 @@ pub(crate) struct CoreOptions {
     pub threads: usize,
     pub max_faces: usize,
     pub flip_average: bool,
+    pub align: bool,
     pub overrides: ModelOverrides,
 }
 
@@ -299,7 +358,18 @@ impl emotion_options {
     /// check of their own (enumerations, counts, pairs) are checked here, the ranges by the core
     /// when building.
     pub(crate) fn to_core(self) -> Result<CoreOptions, Failure> {
+        let kind = match self.detector {
+            EMOTION_DETECTOR_YUNET => emotion_core::DetectorKind::Yunet,
+            EMOTION_DETECTOR_SEETA => emotion_core::DetectorKind::Seeta,
+            v => return Err(Failure::invalid(format!("invalid option detector = {v}: expected 0-1 (EMOTION_DETECTOR_*)"))),
+        };
+        let align = match self.align {
+            0 => false,
+            1 => true,
+            v => return Err(Failure::invalid(format!("invalid option align = {v}: must be 0 or 1"))),
+        };
         let detector = DetectorOptions::default()
+            .with_detector(kind)
             .with_min_face_size(self.min_face_size)
             .with_max_face_size((self.max_face_size != 0).then_some(self.max_face_size))
             .with_score_threshold(self.score_threshold)
@@ -348,6 +418,7 @@ impl emotion_options {
             threads: self.threads as usize,
             max_faces: self.max_faces as usize,
             flip_average,
+            align,
             overrides,
         })
     }

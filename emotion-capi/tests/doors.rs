@@ -85,6 +85,13 @@ fn with_option(option: &str, v: &Value) -> Option<emotion_options> {
         "window_step" => o.window_step = uint()?,
         "threads" => o.threads = uint()?,
         "flip_average" => o.flip_average = u32::from(v.as_bool().unwrap()),
+        "detector" => {
+            o.detector = match v.as_str().unwrap() {
+                "yunet" => EMOTION_DETECTOR_YUNET,
+                "seeta" => EMOTION_DETECTOR_SEETA,
+                _ => 7, // no such EMOTION_DETECTOR_*
+            }
+        }
         "input_color" => {
             o.input_color = match v.as_str().unwrap() {
                 "gray" => EMOTION_INPUT_COLOR_GRAY,
@@ -136,6 +143,33 @@ fn the_option_table() {
         let (s, m) = analyzer(&o).err().unwrap();
         assert_eq!(s, EMOTION_ERROR_INVALID_ARGUMENT);
         assert!(m.contains(name), "{m}");
+    }
+}
+
+#[test]
+fn landmarks_from_yunet_and_none_from_seeta() {
+    let img = emotion_core::load_rgb(IMAGE).unwrap();
+    let core = emotion_core::Analyzer::new().unwrap();
+    let expected = core.analyze(&emotion_core::ImageView::try_from(&img).unwrap()).unwrap();
+    for (detector, with) in [(EMOTION_DETECTOR_YUNET, true), (EMOTION_DETECTOR_SEETA, false)] {
+        let a = analyzer(&emotion_options { detector, ..emotion_options_default() }).unwrap();
+        let mut faces = vec![unsafe { std::mem::zeroed::<emotion_face>() }; 8];
+        let mut count = 0usize;
+        let s = unsafe {
+            emotion_analyze(a.0, img.as_ptr(), img.width(), img.height(), img.width() as usize * 3, EMOTION_PIXEL_RGB8, faces.as_mut_ptr(), faces.len(), &mut count)
+        };
+        assert_eq!(s, EMOTION_OK, "{}", last_error());
+        assert_eq!(count, 1);
+        let f = &faces[0];
+        assert_eq!(f.has_landmarks, u32::from(with));
+        if with {
+            let l = expected[0].landmarks.unwrap();
+            let flat: Vec<f32> = l.iter().flatten().copied().collect();
+            assert_eq!(&f.landmarks[..], &flat[..]);
+            assert!(f.landmarks[0] < f.landmarks[2], "the subject's right eye on the image's left");
+        } else {
+            assert!(f.landmarks.iter().all(|v| v.is_nan()));
+        }
     }
 }
 

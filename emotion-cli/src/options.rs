@@ -85,6 +85,7 @@ impl Args {
             .max_faces(a.max_faces)
             .threads(threads)
             .flip_average(a.flip_average)
+            .align(a.align)
             .model_overrides(a.model_overrides());
         if let Some(m) = &self.model {
             builder = builder.model_path(m);

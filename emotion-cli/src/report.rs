@@ -38,6 +38,9 @@ pub struct FaceJson {
     track_id: Option<u64>,
     bbox: BBoxJson,
     detection_score: Option<f32>,
+    /// Five `[x, y]` points in image pixels: the subject's right eye, left eye, nose tip, right
+    /// and left mouth corners; null when the detector gives none (seeta, --whole-image).
+    landmarks: Option<[[f32; 2]; 5]>,
     expression: &'static str,
     probabilities: Probabilities,
     valence: f32,
@@ -60,6 +63,7 @@ impl From<&Face> for FaceJson {
             track_id: None,
             bbox: BBoxJson { x: f.bbox.x, y: f.bbox.y, width: f.bbox.width, height: f.bbox.height },
             detection_score: f.detection_score,
+            landmarks: f.landmarks,
             expression: f.expression.name(),
             probabilities: Probabilities(f.probabilities),
             valence: f.valence,
@@ -176,6 +180,7 @@ struct ModelInfoJson<'a> {
     crop_shift_y: f32,
     batch_size: usize,
     flip_average: bool,
+    align: bool,
     library_version: &'static str,
 }
 
@@ -198,6 +203,7 @@ pub fn model_info_json(analyzer: &Analyzer) -> String {
         crop_shift_y: pre.crop_shift_y,
         batch_size: model.batch_size(),
         flip_average: analyzer.flip_average(),
+        align: analyzer.align(),
         library_version: emotion_core::VERSION,
     };
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

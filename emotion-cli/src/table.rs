@@ -51,7 +51,7 @@ pub struct FaceRecord {
     /// The face: for tracked faces the smoothed values, this frame's box and score.
     pub face: Face,
     /// The 5 landmark points (x, y in pixels) in [`LANDMARKS`] order, when the detector gives
-    /// them. Hook: filled from the face once the library's detections carry landmarks.
+    /// them (YuNet; `None` for SeetaFace and caller boxes).
     pub landmarks: Option<[[f32; 2]; 5]>,
     /// A tracked face's own values on this frame, before smoothing.
     pub raw: Option<Raw>,
@@ -70,14 +70,14 @@ pub struct Raw {
 
 impl From<&Face> for FaceRecord {
     fn from(f: &Face) -> Self {
-        FaceRecord { track_id: None, face: *f, landmarks: None, raw: None }
+        FaceRecord { track_id: None, face: *f, landmarks: f.landmarks, raw: None }
     }
 }
 
 impl From<&TrackedFace> for FaceRecord {
     fn from(t: &TrackedFace) -> Self {
         let raw = Raw { probabilities: t.raw.probabilities, valence: t.raw.valence, arousal: t.raw.arousal };
-        FaceRecord { track_id: Some(t.track_id), face: t.face, landmarks: None, raw: Some(raw) }
+        FaceRecord { track_id: Some(t.track_id), face: t.face, landmarks: t.face.landmarks, raw: Some(raw) }
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use crate::detect::{DetectorOptions, Detection, FaceDetector, SeetaDetector};
+use crate::detect::{DetectorKind, DetectorOptions, Detection, FaceDetector, Landmarks};
 use crate::error::{Error, Result};
 use crate::expression::{Expression, EXPRESSION_COUNT};
 use crate::model::{EmotionModel, ModelOverrides, Prediction, Preprocessing};
 use crate::pixels::{BBox, ImageView};
 
-/// One analysed face. `#[non_exhaustive]`: later versions may add fields (e.g. landmarks), so
-/// read the fields rather than destructuring or constructing a `Face`.
+/// One analysed face. `#[non_exhaustive]`: later versions may add fields, so read the fields
+/// rather than destructuring or constructing a `Face`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Face {
@@ -28,6 +28,10 @@ pub struct Face {
     pub valence: f32,
     /// Arousal in [-1, 1] (calm to excited); same provenance as `valence`.
     pub arousal: f32,
+    /// The detector's five landmarks in image pixels (subject's right eye, left eye, nose tip,
+    /// right and left mouth corners: [`Landmarks`]); `None` for caller boxes and for the
+    /// SeetaFace detector.
+    pub landmarks: Option<Landmarks>,
 }
 
 impl Face {
@@ -42,7 +46,13 @@ impl Face {
         valence: f32,
         arousal: f32,
     ) -> Self {
-        Face { bbox, detection_score, probabilities, expression, valence, arousal }
+        Face { bbox, detection_score, probabilities, expression, valence, arousal, landmarks: None }
+    }
+
+    /// The same face with landmarks ([`Landmarks`]).
+    pub const fn with_landmarks(mut self, landmarks: Option<Landmarks>) -> Self {
+        self.landmarks = landmarks;
+        self
     }
 
     /// Probability of one expression, in [0, 1].
@@ -59,6 +69,7 @@ pub struct Analyzer {
     threads: usize,
     max_faces: Option<usize>,
     flip_average: bool,
+    align: bool,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -68,6 +79,7 @@ impl std::fmt::Debug for Analyzer {
             .field("threads", &self.threads)
             .field("max_faces", &self.max_faces)
             .field("flip_average", &self.flip_average)
+            .field("align", &self.align)
             .finish_non_exhaustive()
     }
 }
@@ -105,6 +117,11 @@ impl Analyzer {
         self.max_faces
     }
 
+    /// Whether crops are turned so the eyes are level ([`AnalyzerBuilder::align`]).
+    pub fn align(&self) -> bool {
+        self.align
+    }
+
     /// Whether each face is classified together with its mirror image
     /// ([`AnalyzerBuilder::flip_average`]).
     pub fn flip_average(&self) -> bool {
@@ -125,7 +142,11 @@ impl Analyzer {
     /// Classifies the faces of an earlier [`Analyzer::detect`] call on the same image (lets a
     /// caller time or filter the two stages); `analyze` is `detect` then this.
     pub fn classify_detections(&self, image: &ImageView<'_>, detections: &[Detection]) -> Result<Vec<Face>> {
-        self.classify_regions(image, &detections.iter().map(|d| (d.bbox, Some(d.detection_score))).collect::<Vec<_>>())
+        let regions: Vec<Region> = detections
+            .iter()
+            .map(|d| Region { bbox: d.bbox, score: Some(d.detection_score), landmarks: d.landmarks, crop_box: self.detector.crop_box(&d.bbox) })
+            .collect();
+        self.classify_regions(image, &regions)
     }
 
     /// Detection only: faces best score first; with [`AnalyzerBuilder::max_faces`] = N, the N
@@ -144,7 +165,13 @@ impl Analyzer {
     }
 
     /// Classifies caller-supplied face boxes (pixels), in the given order. Boxes partly outside
-    /// the image are clamped to it; `detection_score` is `None`.
+    /// the image are clamped to it; `detection_score` and `landmarks` are `None`. A box is taken
+    /// as a square face box, the way SeetaFace or OpenCV's Haar cascade draw one (the geometry
+    /// the model's crop metadata describes; see [`FaceDetector::crop_box`]), whatever the
+    /// detector: a tight face crop passed whole is cut as in training. YuNet's boxes are taller
+    /// and narrower: to classify a YuNet [`Detection`] again, pass it to
+    /// [`Analyzer::classify_detections`], which maps its box (Python's `classify` does this for
+    /// `Detection` objects).
     ///
     /// # Errors
     /// [`Error::InvalidBox`] for a box with a non-finite coordinate, a width or height <= 0, or
@@ -165,13 +192,13 @@ impl Analyzer {
                     .clamp_to(image.width(), image.height())
                     .filter(|c| c.width >= 1.0 && c.height >= 1.0)
                     .ok_or_else(|| bad("less than 1 pixel wide or high inside the image"))?;
-                Ok((clamped, None))
+                Ok(Region { bbox: clamped, score: None, landmarks: None, crop_box: clamped })
             })
             .collect::<Result<Vec<_>>>()?;
         self.classify_regions(image, &regions)
     }
 
-    fn classify_regions(&self, image: &ImageView<'_>, faces: &[(BBox, Option<f32>)]) -> Result<Vec<Face>> {
+    fn classify_regions(&self, image: &ImageView<'_>, faces: &[Region]) -> Result<Vec<Face>> {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
@@ -181,10 +208,14 @@ impl Analyzer {
         let copies = if self.flip_average { 2 } else { 1 };
         // The crops are cut on the analyzer's threads too: a large face's area-filtered crop
         // costs about as much as running the model on it.
-        let crops = crate::parallel::map(faces, self.threads, |(bbox, _)| {
+        let crops = crate::parallel::map(faces, self.threads, |face| {
             let mut out = vec![0f32; copies * face_len];
             let (crop, mirror) = out.split_at_mut(face_len);
-            image.crop_resize_normalize(crop_region(bbox, pre), pre, crop);
+            let region = crop_region(&face.crop_box, pre);
+            match face.landmarks.filter(|_| self.align).map(|l| roll(&l)) {
+                Some(angle) if angle != 0.0 => image.crop_resize_normalize_rotated(region, angle, pre, crop),
+                _ => image.crop_resize_normalize(region, pre, crop),
+            }
             if self.flip_average {
                 mirror_rows(crop, mirror, pre.width);
             }
@@ -196,15 +227,39 @@ impl Analyzer {
         Ok(faces
             .iter()
             .zip(predictions)
-            .map(|(&(bbox, detection_score), p)| Face {
-                bbox,
-                detection_score,
+            .map(|(face, p)| Face {
+                bbox: face.bbox,
+                detection_score: face.score,
                 probabilities: p.probabilities,
                 expression: Expression::argmax(&p.probabilities),
                 valence: p.valence,
                 arousal: p.arousal,
+                landmarks: face.landmarks,
             })
             .collect())
+    }
+}
+
+/// A face to classify.
+struct Region {
+    /// The box reported on the [`Face`].
+    bbox: BBox,
+    /// Detection score; `None` for caller boxes.
+    score: Option<f32>,
+    landmarks: Option<Landmarks>,
+    /// The box the crop is cut around ([`FaceDetector::crop_box`] of a detection's box; caller
+    /// boxes as given).
+    crop_box: BBox,
+}
+
+/// Head roll in radians: the angle of the line from the subject's right eye to the left eye
+/// (0 when level, positive when the left eye is lower in the image).
+fn roll(l: &Landmarks) -> f32 {
+    let (dx, dy) = (l[1][0] - l[0][0], l[1][1] - l[0][1]);
+    if dx == 0.0 && dy == 0.0 {
+        0.0
+    } else {
+        dy.atan2(dx)
     }
 }
 
@@ -268,6 +323,9 @@ pub fn crop_region(bbox: &BBox, pre: &Preprocessing) -> BBox {
     BBox::new(cx - w / 2.0, cy - h / 2.0, w, h)
 }
 
+/// Whether crops are aligned by default ([`AnalyzerBuilder::align`]).
+pub const DEFAULT_ALIGN: bool = false;
+
 enum ModelSource {
     Path(PathBuf),
     Bytes(Vec<u8>),
@@ -290,10 +348,20 @@ pub struct AnalyzerBuilder {
     threads: Option<usize>,
     max_faces: Option<usize>,
     flip_average: bool,
+    align: Option<bool>,
 }
 
 
 impl AnalyzerBuilder {
+    /// Aligned crops: for faces with landmarks (YuNet), turn the crop about its centre so the
+    /// eyes are level before the model sees it (roll only; the crop's size and position are
+    /// unchanged). Faces without landmarks (SeetaFace, caller boxes) are never turned. Default
+    /// [`DEFAULT_ALIGN`].
+    pub fn align(mut self, on: bool) -> Self {
+        self.align = Some(on);
+        self
+    }
+
     /// Use the ONNX model at `path` instead of the bundled one.
     pub fn model_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.model = Some(ModelSource::Path(path.into()));
@@ -322,7 +390,14 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// All SeetaFace detector settings at once.
+    /// Which detector to build: [`DetectorKind::Yunet`] (default) or [`DetectorKind::Seeta`]
+    /// ([`DetectorOptions::detector`]).
+    pub fn detector_kind(mut self, kind: DetectorKind) -> Self {
+        self.detector_options.detector = kind;
+        self
+    }
+
+    /// All detector settings at once.
     pub fn detector_options(mut self, options: DetectorOptions) -> Self {
         self.detector_options = options;
         self
@@ -375,7 +450,7 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Use your own detector instead of SeetaFace (the detector options are then unused).
+    /// Use your own detector instead of the built-in ones (the detector options are then unused).
     pub fn detector(mut self, detector: Box<dyn FaceDetector>) -> Self {
         self.detector = Some(detector);
         self
@@ -427,18 +502,28 @@ impl AnalyzerBuilder {
             Some(d) => d,
             None => default_detector(self.detector_options)?,
         };
-        Ok(Analyzer { detector, model, threads, max_faces: self.max_faces, flip_average: self.flip_average })
+        let align = self.align.unwrap_or(DEFAULT_ALIGN);
+        Ok(Analyzer { detector, model, threads, max_faces: self.max_faces, flip_average: self.flip_average, align })
+    }
+}
+
+/// The built-in detector `options.detector` names. YuNet's weights are compiled into the code
+/// (no file); SeetaFace's cascade needs the `bundled-models` feature.
+fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
+    options.validate()?;
+    match options.detector {
+        DetectorKind::Seeta => seeta_detector(options),
+        _ => Ok(Box::new(crate::detect::YuNetDetector::new(options)?)),
     }
 }
 
 #[cfg(feature = "bundled-models")]
-fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
-    Ok(Box::new(SeetaDetector::bundled(options)?))
+fn seeta_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
+    Ok(Box::new(crate::detect::SeetaDetector::bundled(options)?))
 }
 
 #[cfg(not(feature = "bundled-models"))]
-fn default_detector(options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
-    options.validate()?;
+fn seeta_detector(_options: DetectorOptions) -> Result<Box<dyn FaceDetector>> {
     Err(Error::DetectorLoad(
         "the `bundled-models` feature is off: pass a detector, e.g. SeetaDetector::from_bytes".into(),
     ))

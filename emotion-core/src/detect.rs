@@ -1,7 +1,20 @@
-//! Face detection: the [`FaceDetector`] trait and its default backend, the SeetaFace frontal
-//! cascade (Wu et al., "Funnel-structured cascade for multi-view face detection with alignment
-//! awareness", Neurocomputing 2017) as ported to Rust by the `rustface` crate (vendored as
-//! `emotion-rustface`, which can spread one detection over threads with the same results).
+//! Face detection: the [`FaceDetector`] trait and its two backends, chosen by
+//! [`DetectorOptions::detector`]:
+//! - [`YuNetDetector`] (the default, [`DetectorKind::Yunet`]): libfacedetection's YuNet CNN, with
+//!   five landmarks per face (module `yunet`);
+//! - [`SeetaDetector`] ([`DetectorKind::Seeta`]): the SeetaFace frontal cascade (Wu et al.,
+//!   "Funnel-structured cascade for multi-view face detection with alignment awareness",
+//!   Neurocomputing 2017) as ported to Rust by the `rustface` crate (vendored as
+//!   `emotion-rustface`, which can spread one detection over threads with the same results); no
+//!   landmarks.
+//!
+//! Landmark convention, everywhere in the library: five points in image pixels, in the order
+//! the subject's right eye, the subject's left eye, the nose tip, the right and the left corner
+//! of the mouth (the subject's right: on the image's left for a face looking at the camera).
+
+mod yunet;
+
+pub use yunet::{YuNetDetector, DEFAULT_SCORE_THRESHOLD as YUNET_DEFAULT_SCORE_THRESHOLD};
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -9,23 +22,38 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::pixels::{BBox, ImageView};
 
-/// One detected face. `#[non_exhaustive]` (later versions may add fields such as landmarks):
-/// detectors outside this crate build one with [`Detection::new`].
+/// Five facial landmarks in image pixels, `[x, y]` each, in the order: the subject's right eye,
+/// left eye, nose tip, right mouth corner, left mouth corner (module docs). They may lie
+/// outside the image for a face cut by its edge.
+pub type Landmarks = [[f32; 2]; 5];
+
+/// One detected face. `#[non_exhaustive]` (later versions may add fields): detectors outside
+/// this crate build one with [`Detection::new`] and [`Detection::with_landmarks`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Detection {
     /// Face bounding box in pixels of the analysed image, clamped to the image.
     pub bbox: BBox,
-    /// Detector confidence (the same name as [`crate::Face::detection_score`]). For the SeetaFace
-    /// backend: the cascade's final score, unbounded above, compared against
-    /// [`DetectorOptions::score_threshold`] (typical faces score 5-40).
+    /// Detector confidence (the same name as [`crate::Face::detection_score`]), compared against
+    /// [`DetectorOptions::score_threshold`]. YuNet: in [0, 1] (faces typically 0.7-0.95);
+    /// SeetaFace: the cascade's final score, unbounded above (typical faces score 5-40).
     pub detection_score: f32,
+    /// The five landmarks ([`Landmarks`]), from detectors that give them (YuNet); `None` from
+    /// SeetaFace.
+    pub landmarks: Option<Landmarks>,
 }
 
 impl Detection {
-    /// A detection from its box (pixels, origin top-left) and detector score.
+    /// A detection from its box (pixels, origin top-left) and detector score, without landmarks.
     pub const fn new(bbox: BBox, detection_score: f32) -> Self {
-        Detection { bbox, detection_score }
+        Detection { bbox, detection_score, landmarks: None }
+    }
+
+    /// The same detection with landmarks ([`Landmarks`]: image pixels, subject's right eye, left
+    /// eye, nose tip, right and left mouth corners).
+    pub const fn with_landmarks(mut self, landmarks: Landmarks) -> Self {
+        self.landmarks = Some(landmarks);
+        self
     }
 }
 
@@ -69,35 +97,92 @@ pub trait FaceDetector: Send + Sync {
         };
         Ok(self.detect(image)?.into_iter().filter(inside).collect())
     }
+
+    /// The box the emotion model's crop is cut around for a face this detector boxed as `bbox`
+    /// (pixels). The model's crop metadata (`crop_scale`, `crop_shift_y`) was measured on
+    /// SeetaFace's boxes, so this maps a detector's box to the SeetaFace box of the same face;
+    /// the default (and [`SeetaDetector`]) returns `bbox` unchanged. This is the one place
+    /// where detectors' box shapes are reconciled, so every detector feeds the model the same
+    /// crop of a face ([`YuNetDetector`]: a square of 0.850 x its box's height, shifted up by
+    /// 0.007 box heights, measured on 74 faces found by both).
+    fn crop_box(&self, bbox: &BBox) -> BBox {
+        *bbox
+    }
 }
 
-/// Settings of the SeetaFace detector, each checked by [`DetectorOptions::validate`].
+/// Which face detector an [`crate::Analyzer`] builds ([`DetectorOptions::detector`]).
+/// `#[non_exhaustive]`: later versions may add detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DetectorKind {
+    /// [`YuNetDetector`], the default: a CNN finding frontal and profile faces from about 12
+    /// pixels up, with five landmarks.
+    #[default]
+    Yunet,
+    /// [`SeetaDetector`], the SeetaFace frontal cascade of earlier versions; no landmarks.
+    Seeta,
+}
+
+impl DetectorKind {
+    /// The option value naming it: `"yunet"` or `"seeta"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Yunet => "yunet",
+            DetectorKind::Seeta => "seeta",
+        }
+    }
+}
+
+impl std::str::FromStr for DetectorKind {
+    type Err = Error;
+
+    /// `"yunet"` or `"seeta"`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming `detector` for anything else.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "yunet" => Ok(DetectorKind::Yunet),
+            "seeta" => Ok(DetectorKind::Seeta),
+            _ => Err(Error::InvalidOption { name: "detector", value: s.to_string(), expected: "must be \"yunet\" or \"seeta\"" }),
+        }
+    }
+}
+
+/// Settings of the face detector, each checked by [`DetectorOptions::validate`].
 ///
 /// `#[non_exhaustive]`: later versions may add settings. Start from [`Default`] and change
 /// fields with the `with_*` methods (or assign them on a `mut` value):
 ///
 /// ```
-/// let options = emotion_core::DetectorOptions::default().with_min_face_size(80).with_score_threshold(3.0);
+/// let options = emotion_core::DetectorOptions::default().with_min_face_size(80).with_score_threshold(0.7);
 /// assert!(options.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct DetectorOptions {
-    /// The scale detection runs at, as the face side (pixels, in [10, 10000]) that fills the
-    /// cascade's 40 px window: the image is scaled by 40 / min_face_size before detection
-    /// (`rustface` ignores its own `set_min_face_size`). It is not a filter on the boxes and not
-    /// a guarantee: the boxes the cascade returns are tighter than its window, so faces whose
-    /// box is smaller (about 0.65-0.85 x this value: 26-34 px boxes at the default 40) are found,
-    /// and faces a little over it can be missed. Leave a margin (30 for faces of 40 px and up)
-    /// and drop smaller boxes yourself if they must not appear. 80 runs ~4x faster than 40; 20
-    /// runs ~4x slower. Default 40 (no rescaling). See the README's detection benchmark for the
-    /// recall trade-off.
+    /// The detector: [`DetectorKind::Yunet`] (default) or [`DetectorKind::Seeta`].
+    pub detector: DetectorKind,
+    /// Smallest face side to find, pixels of the input image, in [10, 10000]; default 20.
+    ///
+    /// YuNet: the image is scaled so that such a face measures 20 network pixels (its smallest
+    /// reliable face); the scaled image's longest side is at most 1280, so on larger photos the
+    /// smallest face found grows with the photo.
+    ///
+    /// SeetaFace: the scale detection runs at, as the face side that fills the cascade's 40 px
+    /// window: the image is scaled by 40 / min_face_size (`rustface` ignores its own
+    /// `set_min_face_size`). It is not a filter on the boxes: the cascade's boxes are tighter
+    /// than its window, so boxes of about 0.65-0.85 x this value are found and faces a little
+    /// over it can be missed; leave a margin and drop smaller boxes yourself if they must not
+    /// appear. 80 runs ~4x faster than 40; 20 runs ~4x slower than 40.
     pub min_face_size: u32,
     /// Largest face side to look for, pixels, >= `min_face_size` (`None` or `Some(0)`: up to
     /// the image's short side). Smaller values skip the coarse pyramid levels.
     pub max_face_size: Option<u32>,
-    /// Minimum cascade score to report a face, > 0 and finite. Default 2.0 (SeetaFace's own
-    /// example setting); higher trades recall for fewer false positives.
+    /// Minimum detection score to report a face; 0 (the default) means the detector's own
+    /// default. YuNet: in [0, 1], default [`YUNET_DEFAULT_SCORE_THRESHOLD`]; SeetaFace: finite and
+    /// >= 0, default 2.0 (SeetaFace's own example setting). Higher trades recall for fewer false
+    /// positives.
     pub score_threshold: f32,
     /// Ratio between image-pyramid levels, in [0.01, 0.99]. Default 0.8; lower is faster and
     /// misses more faces between scales.
@@ -109,9 +194,10 @@ pub struct DetectorOptions {
 impl Default for DetectorOptions {
     fn default() -> Self {
         DetectorOptions {
-            min_face_size: 40,
+            detector: DetectorKind::Yunet,
+            min_face_size: 20,
             max_face_size: None,
-            score_threshold: 2.0,
+            score_threshold: 0.0,
             pyramid_scale_factor: 0.8,
             window_step: 4,
         }
@@ -123,7 +209,26 @@ const WINDOW: f32 = 40.0;
 /// Upper bound on the (possibly upscaled) image handed to the cascade, pixels.
 const MAX_DETECTION_PIXELS: f64 = 256e6;
 
+/// SeetaFace's score threshold when [`DetectorOptions::score_threshold`] is 0.
+pub const SEETA_DEFAULT_SCORE_THRESHOLD: f32 = 2.0;
+
 impl DetectorOptions {
+    /// Sets [`DetectorOptions::detector`].
+    pub const fn with_detector(mut self, detector: DetectorKind) -> Self {
+        self.detector = detector;
+        self
+    }
+
+    /// The score threshold in force: [`DetectorOptions::score_threshold`], or the detector's
+    /// default when it is 0.
+    pub fn effective_score_threshold(&self) -> f32 {
+        match (self.score_threshold, self.detector) {
+            (t, _) if t != 0.0 => t,
+            (_, DetectorKind::Yunet) => YUNET_DEFAULT_SCORE_THRESHOLD,
+            (_, DetectorKind::Seeta) => SEETA_DEFAULT_SCORE_THRESHOLD,
+        }
+    }
+
     /// Sets [`DetectorOptions::min_face_size`] (pixels).
     pub const fn with_min_face_size(mut self, pixels: u32) -> Self {
         self.min_face_size = pixels;
@@ -168,8 +273,11 @@ impl DetectorOptions {
                 return bad("max_face_size", m.to_string(), "must be >= min_face_size");
             }
         }
-        if !(self.score_threshold.is_finite() && self.score_threshold > 0.0) {
-            return bad("score_threshold", self.score_threshold.to_string(), "must be finite and > 0");
+        if !(self.score_threshold.is_finite() && self.score_threshold >= 0.0) {
+            return bad("score_threshold", self.score_threshold.to_string(), "must be finite and >= 0 (0: the detector's default)");
+        }
+        if self.detector == DetectorKind::Yunet && self.score_threshold > 1.0 {
+            return bad("score_threshold", self.score_threshold.to_string(), "must be in [0, 1] for detector yunet (0: its default)");
         }
         if !(0.01..=0.99).contains(&self.pyramid_scale_factor) {
             return bad("pyramid_scale_factor", self.pyramid_scale_factor.to_string(), "must be in [0.01, 0.99]");
@@ -205,6 +313,7 @@ impl SeetaDetector {
     /// [`Error::InvalidOption`] for options out of range, [`Error::DetectorLoad`] when the bytes
     /// are not a cascade.
     pub fn from_bytes(bytes: &[u8], options: DetectorOptions) -> Result<Self> {
+        let options = DetectorOptions { detector: DetectorKind::Seeta, ..options };
         options.validate()?;
         // rustface's parser allocates from the file's own counts (a garbage count can ask for
         // gigabytes): check the header's hierarchy count first, and catch its panics.
@@ -239,6 +348,7 @@ impl SeetaDetector {
     /// # Errors
     /// [`Error::InvalidOption`] for options out of range.
     pub fn with_options(&self, options: DetectorOptions) -> Result<Self> {
+        let options = DetectorOptions { detector: DetectorKind::Seeta, ..options };
         options.validate()?;
         Ok(SeetaDetector { model: self.model.clone(), options })
     }
@@ -291,10 +401,7 @@ impl SeetaDetector {
             .iter()
             .map(|f| {
                 let r = f.bbox();
-                Detection {
-                    bbox: BBox::new(r.x() as f32, r.y() as f32, r.width() as f32, r.height() as f32),
-                    detection_score: f.score() as f32,
-                }
+                Detection::new(BBox::new(r.x() as f32, r.y() as f32, r.width() as f32, r.height() as f32), f.score() as f32)
             })
             .collect())
     }
@@ -329,7 +436,7 @@ fn to_image(dets: Vec<Detection>, scale: f32, offset: (f32, f32), w: u32, h: u32
         .filter_map(|d| {
             let b = d.bbox;
             let b = BBox::new(b.x / scale + offset.0, b.y / scale + offset.1, b.width / scale, b.height / scale);
-            b.clamp_to(w, h).map(|bbox| Detection { bbox, detection_score: d.detection_score })
+            b.clamp_to(w, h).map(|bbox| Detection { bbox, ..d })
         })
         .collect();
     out.sort_by(|a, b| b.detection_score.total_cmp(&a.detection_score));
@@ -360,7 +467,7 @@ impl FaceDetector for SeetaDetector {
             .max_face_size
             .filter(|&m| m != 0)
             .map_or(sw.min(sh), |m| ((m as f32 * scale).round() as u32).max(WINDOW as u32));
-        let dets = self.run_cascade(&base, sw, sh, max_face, f64::from(o.score_threshold), threads.max(1))?;
+        let dets = self.run_cascade(&base, sw, sh, max_face, f64::from(o.effective_score_threshold()), threads.max(1))?;
         Ok(to_image(dets, scale, (0.0, 0.0), w, h))
     }
 
@@ -383,7 +490,7 @@ impl FaceDetector for SeetaDetector {
         };
         let luma = resize_luma(image.luma_region(x0, y0, rw, rh), rw, rh, sw, sh)?;
         let max_param = (max_face.max(min_face) * scale).round() as u32;
-        let dets = self.run_cascade(&luma, sw, sh, max_param, f64::from(self.options.score_threshold), 1)?;
+        let dets = self.run_cascade(&luma, sw, sh, max_param, f64::from(self.options.effective_score_threshold()), 1)?;
         Ok(to_image(dets, scale, (x0 as f32, y0 as f32), w, h))
     }
 }

@@ -1,6 +1,6 @@
-//! Results drawn into images: each face's box, its expression label with the probability, and a
-//! small valence (x, left negative) / arousal (y, up positive) plane with a dot at the face's
-//! values. The CLI's `--annotate`, Python's `emotion.draw` and C's `emotion_draw` all draw with
+//! Results drawn into images: each face's box, its five landmarks when it has them (small
+//! squares), its expression label with the probability, and a small valence (x, left negative) /
+//! arousal (y, up positive) plane with a dot at the face's values. The CLI's `--annotate`, Python's `emotion.draw` and C's `emotion_draw` all draw with
 //! this module, so a picture looks the same from every front door.
 //!
 //! Only axis-aligned rectangles and an 8x8 bitmap font (`font8x8`, public domain glyphs) are
@@ -19,6 +19,8 @@ pub const BACKGROUND_COLOR: [u8; 3] = [0, 0, 0];
 pub const TEXT_COLOR: [u8; 3] = [255, 255, 255];
 /// The valence/arousal dot (RGB).
 pub const MARKER_COLOR: [u8; 3] = [255, 64, 64];
+/// Landmark dots (RGB): the eyes, nose tip and mouth corners, when the face has them.
+pub const LANDMARK_COLOR: [u8; 3] = [255, 214, 0];
 
 /// Draws `faces` into an 8-bit RGB image.
 pub fn draw_faces_rgb(image: &mut image::RgbImage, faces: &[Face]) {
@@ -70,6 +72,12 @@ impl Canvas<'_> {
         let (w, h) = (round(b.width).max(1), round(b.height).max(1));
         for t in 0..2 {
             self.hollow_rect(x - t, y - t, w + 2 * t, h + 2 * t, BOX_COLOR);
+        }
+        if let Some(points) = face.landmarks {
+            let r = (w.min(h) / 40).clamp(1, 4);
+            for [px, py] in points.into_iter().filter(|p| p.iter().all(|v| v.is_finite())) {
+                self.fill_rect(round(px) - r, round(py) - r, 2 * r + 1, 2 * r + 1, LANDMARK_COLOR);
+            }
         }
         let label = format!("{} {:.0}%", face.expression, 100.0 * face.probability(face.expression));
         let scale = if w >= 120 { 2 } else { 1 };
@@ -158,7 +166,7 @@ mod tests {
     fn face(bbox: BBox) -> Face {
         let mut probabilities = [0.0; 8];
         probabilities[1] = 1.0;
-        Face { bbox, detection_score: None, probabilities, expression: Expression::Happy, valence: 0.5, arousal: -0.5 }
+        Face { bbox, detection_score: None, probabilities, expression: Expression::Happy, valence: 0.5, arousal: -0.5, landmarks: None }
     }
 
     #[test]
@@ -171,6 +179,19 @@ mod tests {
         // The label sits above the box; the marker right of it, with its red dot.
         assert!((0..200).any(|x| img.get_pixel(x, 50).0 == TEXT_COLOR));
         assert!(img.pixels().any(|p| p.0 == MARKER_COLOR));
+    }
+
+    #[test]
+    fn landmarks_are_drawn_when_present() {
+        let mut img = image::RgbImage::new(200, 200);
+        let points = [[60.0, 70.0], [80.0, 70.0], [70.0, 80.0], [62.0, 90.0], [78.0, 90.0]];
+        draw_faces_rgb(&mut img, &[face(BBox::new(50.0, 60.0, 40.0, 40.0)).with_landmarks(Some(points))]);
+        for [x, y] in points {
+            assert_eq!(img.get_pixel(x as u32, y as u32).0, LANDMARK_COLOR);
+        }
+        let mut plain = image::RgbImage::new(200, 200);
+        draw_faces_rgb(&mut plain, &[face(BBox::new(50.0, 60.0, 40.0, 40.0))]);
+        assert!(!plain.pixels().any(|p| p.0 == LANDMARK_COLOR));
     }
 
     #[test]

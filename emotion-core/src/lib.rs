@@ -37,7 +37,9 @@ pub mod pixels;
 pub mod track;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, Face};
-pub use detect::{Detection, DetectorOptions, FaceDetector, SeetaDetector};
+pub use detect::{
+    Detection, DetectorKind, DetectorOptions, FaceDetector, Landmarks, SeetaDetector, YuNetDetector,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use expression::{Expression, EXPRESSION_COUNT};
 pub use decode::{decode_image, load_image, load_rgb, LoadOptions, LoadedImage};

@@ -184,9 +184,11 @@ pub struct TrackedFace {
     /// Stable id of the track (the same person from frame to frame), counting up from 1 and
     /// never reused by one [`Tracker`].
     pub track_id: u64,
-    /// The face on this frame: `bbox` and `detection_score` from this frame's detection;
-    /// `probabilities`, `valence` and `arousal` smoothed over the track; `expression` the most
-    /// probable smoothed class.
+    /// The face on this frame: `detection_score` and `landmarks` from this frame's detection;
+    /// `bbox` this frame's detection steadied against the track's previous box (a still face's
+    /// box stays within a pixel, a moving one follows at once), the box the model's crop was
+    /// cut around; `probabilities`, `valence` and
+    /// `arousal` smoothed over the track; `expression` the most probable smoothed class.
     pub face: Face,
     /// This frame's own model outputs.
     pub raw: RawValues,
@@ -197,6 +199,20 @@ struct Track {
     bbox: BBox,
     last_seen_ms: f64,
     smoothed: RawValues,
+}
+
+/// The track's box on a new frame: the detection blended into the previous box with a weight
+/// that grows with the move, so a still face's box stays put (detector noise of a pixel or two
+/// is averaged out, keeping the box's standard deviation under a pixel on a static clip) and a
+/// moving face's box follows at once: weight = largest coordinate change / (10 % of the box
+/// side), clamped to [0.25, 1].
+fn steady_box(previous: &BBox, detected: &BBox) -> BBox {
+    let (p, d) = (previous.to_array(), detected.to_array());
+    let side = detected.width.max(detected.height).max(1.0);
+    let change = p.iter().zip(&d).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let w = (change / (0.1 * side)).clamp(0.25, 1.0);
+    let mix = |a: f32, b: f32| a + (b - a) * w;
+    BBox::new(mix(p[0], d[0]), mix(p[1], d[1]), mix(p[2], d[2]), mix(p[3], d[3]))
 }
 
 /// Follows faces through a video: feed frames in order with their timestamps ([`Tracker::update`]),
@@ -323,6 +339,13 @@ impl Tracker {
         let detections = detections.unwrap_or_default();
 
         let pairs = self.assign(&detections);
+        // A face continuing a track is cut and reported at its steadied box.
+        let mut detections = detections;
+        for (d, pair) in detections.iter_mut().zip(&pairs) {
+            if let Some(t) = *pair {
+                d.bbox = steady_box(&self.tracks[t].bbox, &d.bbox);
+            }
+        }
         let faces = self.analyzer.classify_detections(image, &detections)?;
         let mut out = Vec::with_capacity(faces.len());
         for (d, raw_face) in faces.into_iter().enumerate() {

@@ -30,7 +30,9 @@ fn sample_has_one_face_with_valid_outputs() {
     assert!((-1.0..=1.0).contains(&f.valence) && (-1.0..=1.0).contains(&f.arousal));
     // The face in the NASA portrait is at about (165..335, 70..260).
     assert!(f.bbox.x > 120.0 && f.bbox.x < 220.0 && f.bbox.y > 40.0 && f.bbox.y < 140.0, "{:?}", f.bbox);
-    assert!(f.detection_score.unwrap() > 2.0);
+    // YuNet's score, in [0, 1]: this face scores about 0.9 (the default threshold is 0.7).
+    assert!((0.8..=1.0).contains(&f.detection_score.unwrap()), "{:?}", f.detection_score);
+    assert!(f.landmarks.is_some());
 }
 
 #[test]
@@ -56,14 +58,15 @@ fn rgb_bgr_rgba_gray_and_padded_stride_agree() {
     let view = ImageView::new(&padded, w, h, stride, PixelFormat::Rgb8).unwrap();
     assert_same(&rgb, &a.analyze(&view).unwrap(), 0.0);
 
-    // A gray picture: the detector sees the same luma, and a gray model the same input, so the
-    // faces agree up to float rounding of the luma.
+    // A gray picture: a gray model sees the same input; the detector (YuNet, fed colour) finds
+    // the same faces with boxes that differ a little.
     if a.model().preprocessing().color == emotion_core::InputColor::Gray {
         let gray = ImageView::try_from(&img).unwrap().to_luma();
         let g = a.analyze(&ImageView::gray(&gray, w, h).unwrap()).unwrap();
         assert_eq!(g.len(), rgb.len());
-        for (x, y) in g.iter().zip(&rgb) {
-            assert_eq!(x.bbox, y.bbox);
+        for x in &g {
+            let best = rgb.iter().map(|y| x.bbox.iou(&y.bbox)).fold(0.0, f32::max);
+            assert!(best > 0.8, "{:?}: best IoU {best}", x.bbox);
         }
     }
 }
@@ -74,16 +77,18 @@ fn one_face_alone_equals_the_same_face_in_a_batch() {
     let view = ImageView::try_from(&img).unwrap();
     let a = Analyzer::new().unwrap();
     let all = a.analyze(&view).unwrap();
+    let detections = a.detect(&view).unwrap();
     assert_eq!(all.len(), 4);
-    for face in &all {
-        let alone = a.classify(&view, &[face.bbox]).unwrap();
+    for (face, d) in all.iter().zip(&detections) {
+        let alone = a.classify_detections(&view, &[*d]).unwrap();
         assert_eq!(alone.len(), 1);
         for (p, q) in alone[0].probabilities.iter().zip(face.probabilities.iter()) {
             assert!((p - q).abs() <= 1e-5, "{p} vs {q}");
         }
         assert!((alone[0].valence - face.valence).abs() <= 1e-5);
         assert!((alone[0].arousal - face.arousal).abs() <= 1e-5);
-        assert_eq!(alone[0].detection_score, None);
+        assert_eq!(alone[0].detection_score, Some(d.detection_score));
+        assert_eq!(alone[0].landmarks, d.landmarks);
     }
     // Same again with a plan built for batch 4 (chunks of 4, last one padded).
     let batched = Analyzer::builder()

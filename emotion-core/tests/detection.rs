@@ -14,7 +14,12 @@ fn count(img: &image::RgbImage, min_face_size: u32) -> usize {
 }
 
 /// Recall at IoU >= 0.4 and false positives over the 9 labelled PASCAL VOC photos (43 faces).
-fn voc_recall(csv: &str, options: DetectorOptions) -> (usize, usize, usize) {
+pub fn voc_recall(csv: &str, options: DetectorOptions) -> (usize, usize, usize) {
+    voc_recall_with(csv, &SeetaDetector::bundled(options).unwrap())
+}
+
+/// [`voc_recall`] with any detector.
+pub fn voc_recall_with(csv: &str, det: &dyn FaceDetector) -> (usize, usize, usize) {
     let mut truth: Vec<(String, BBox)> = Vec::new();
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
@@ -23,7 +28,6 @@ fn voc_recall(csv: &str, options: DetectorOptions) -> (usize, usize, usize) {
     }
     let mut files: Vec<&String> = truth.iter().map(|(f, _)| f).collect();
     files.dedup();
-    let det = SeetaDetector::bundled(options).unwrap();
     let (mut found, mut false_pos) = (0, 0);
     for file in files {
         let img = common::shared_photo(file).expect("a photo listed in face-boxes.csv");
@@ -105,7 +109,7 @@ fn options_out_of_range_are_rejected() {
     use emotion_core::Error;
     let bad = [
         DetectorOptions::default().with_min_face_size(5),
-        DetectorOptions::default().with_score_threshold(0.0),
+        DetectorOptions::default().with_score_threshold(-1.0),
         DetectorOptions::default().with_score_threshold(f32::NAN),
         DetectorOptions::default().with_pyramid_scale_factor(1.0),
         DetectorOptions::default().with_window_step(0),

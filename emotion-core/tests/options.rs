@@ -38,6 +38,7 @@ fn with_option(b: AnalyzerBuilder, option: &str, v: &Value) -> Option<AnalyzerBu
         "max_face_size" => b.max_face_size(uint()?.try_into().ok()?),
         "max_faces" => b.max_faces(uint()? as usize),
         "score_threshold" => b.score_threshold(float(v)),
+        "detector" => b.detector_kind(v.as_str()?.parse().ok()?),
         "pyramid_scale_factor" => b.pyramid_scale_factor(float(v)),
         "window_step" => b.window_step(uint()?.try_into().ok()?),
         "threads" => b.threads(uint()? as usize),

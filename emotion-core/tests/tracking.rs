@@ -265,3 +265,44 @@ fn stills_give_the_same_faces_on_any_thread_count() {
         }
     }
 }
+
+/// Standard deviation of each box coordinate of the one track over a clip, pixels.
+fn box_jitter(faces: &[Vec<TrackedFace>]) -> [f32; 4] {
+    let boxes: Vec<[f32; 4]> = faces.iter().map(|f| {
+        assert_eq!(f.len(), 1, "one face per frame");
+        f[0].face.bbox.to_array()
+    }).collect();
+    let n = boxes.len() as f32;
+    let mut out = [0f32; 4];
+    for (k, o) in out.iter_mut().enumerate() {
+        let mean = boxes.iter().map(|b| b[k]).sum::<f32>() / n;
+        *o = (boxes.iter().map(|b| (b[k] - mean).powi(2)).sum::<f32>() / n).sqrt();
+    }
+    out
+}
+
+#[test]
+fn a_static_face_keeps_its_box_within_a_pixel() {
+    // 100 frames of a still portrait with camera noise (+-4 levels per pixel, different every
+    // frame): the tracker alternates whole-frame detection and re-detection near the track,
+    // and the box must not wander.
+    let portrait = common::sample();
+    let still = frame(&portrait, Some((200, 100, 260)), [40, 60, 80]);
+    let mut seed = 12345u32;
+    let frames: Vec<RgbImage> = (0..100)
+        .map(|_| {
+            let mut f = still.clone();
+            for p in f.iter_mut() {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *p = (i32::from(*p) + (seed >> 24) as i32 % 9 - 4).clamp(0, 255) as u8;
+            }
+            f
+        })
+        .collect();
+    let mut tracker = Tracker::new(analyzer(2), TrackerOptions::default()).unwrap();
+    let faces = run(&mut tracker, &frames);
+    let jitter = box_jitter(&faces);
+    eprintln!("box jitter (std of x, y, width, height over 100 frames): {jitter:?} px");
+    assert!(jitter.iter().all(|&j| j < 1.0), "{jitter:?}");
+    assert!(faces.iter().all(|f| f[0].face.landmarks.is_some()));
+}

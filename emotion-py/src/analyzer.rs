@@ -14,6 +14,7 @@ use crate::errors::to_py_err;
 use crate::image::{type_name, with_image};
 use crate::options::*;
 use crate::results::{BBox, Detection, Face, ModelInfo};
+use emotion_core::Detection as CoreDetection;
 
 /// What an `Analyzer` was built from: everything needed to build an equal one elsewhere.
 /// Counts and limits hold 0 for "not set", as the builder takes them.
@@ -29,6 +30,8 @@ struct Settings {
     window_step: u32,
     threads: usize,
     flip_average: bool,
+    detector: emotion_core::DetectorKind,
+    align: bool,
     overrides: ModelOverrides,
 }
 
@@ -43,6 +46,8 @@ impl Settings {
             .window_step(self.window_step)
             .threads(self.threads)
             .flip_average(self.flip_average)
+            .detector_kind(self.detector)
+            .align(self.align)
             .model_overrides(self.overrides.clone());
         if let Some(bytes) = &self.model {
             builder = builder.model_bytes(bytes.as_slice());
@@ -63,6 +68,8 @@ impl Settings {
         d.set_item("window_step", self.window_step)?;
         d.set_item("threads", self.threads)?;
         d.set_item("flip_average", self.flip_average)?;
+        d.set_item("detector", self.detector.name())?;
+        d.set_item("align", self.align)?;
         d.set_item("input_color", o.color.map(|c| c.name()))?;
         d.set_item("input_size", o.size)?;
         d.set_item("mean", o.mean.clone())?;
@@ -81,12 +88,13 @@ impl Hash for Settings {
         self.model.as_deref().hash(state);
         (self.min_face_size, self.max_face_size, self.max_faces, self.window_step, self.threads).hash(state);
         (self.score_threshold.to_bits(), self.pyramid_scale_factor.to_bits(), self.flip_average).hash(state);
+        (self.detector, self.align).hash(state);
         (o.color.map(|c| c.name()), o.size, floats(&o.mean), floats(&o.std), o.batch_size).hash(state);
         (o.crop_scale.map(f32::to_bits), o.crop_shift_y.map(f32::to_bits)).hash(state);
     }
 }
 
-/// Face detector (SeetaFace frontal cascade) plus emotion model.
+/// Face detector (YuNet by default, or the SeetaFace frontal cascade) plus emotion model.
 ///
 /// Images are RGB by default: pass color="bgr" for OpenCV frames.
 ///
@@ -152,10 +160,10 @@ impl Analyzer {
     // Keep these defaults equal to emotion_core::DetectorOptions::default().
     #[new]
     #[pyo3(signature = (
-        model_path=None, *, model_bytes=None, min_face_size=40, max_face_size=None, max_faces=None,
-        score_threshold=2.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
+        model_path=None, *, model_bytes=None, min_face_size=20, max_face_size=None, max_faces=None,
+        score_threshold=0.0, pyramid_scale_factor=0.8, window_step=4, threads=None, flip_average=false,
         input_color=None, input_size=None, mean=None, std=None, crop_scale=None, crop_shift_y=None,
-        batch_size=None
+        batch_size=None, detector="yunet", align=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -177,12 +185,15 @@ impl Analyzer {
         crop_scale: Option<f32>,
         crop_shift_y: Option<f32>,
         batch_size: Option<Int>,
+        detector: &str,
+        align: bool,
     ) -> PyResult<Self> {
         if model_path.is_some() && model_bytes.is_some() {
             return Err(PyValueError::new_err("give model_path or model_bytes, not both"));
         }
         let model_bytes = model_bytes.map(|b| b.as_bytes().to_vec());
         let build = || -> Result<(emotion_core::Analyzer, Settings), Error> {
+            let detector: emotion_core::DetectorKind = detector.parse()?;
             let color = match input_color {
                 None => None,
                 Some("gray") => Some(InputColor::Gray),
@@ -234,6 +245,8 @@ impl Analyzer {
                 window_step,
                 threads: unsigned("threads", &threads.unwrap_or(Int::Small(0)), THREADS_RANGE)?,
                 flip_average,
+                detector,
+                align,
                 overrides,
             };
             Ok((settings.build()?, settings))
@@ -275,6 +288,7 @@ impl Analyzer {
             crop_shift_y: pre.crop_shift_y.into(),
             batch_size: model.batch_size(),
             flip_average: self.inner.flip_average(),
+            align: self.inner.align(),
         }
     }
 
@@ -316,8 +330,11 @@ impl Analyzer {
     /// Classifies your own face boxes, in the given order: list[Face].
     ///
     /// Each box is a BBox, a Detection or 4 numbers (x, y, width, height) in pixels; boxes partly
-    /// outside the image are clamped to it. detection_score is the score of Detection boxes
-    /// (analyze is classify(image, detect(image))), None for the others. Arguments and errors as
+    /// outside the image are clamped to it. A Detection keeps its score and landmarks and its
+    /// crop is cut as analyze cuts it (analyze is classify(image, detect(image))). Other boxes
+    /// are taken as a square face box, as SeetaFace or OpenCV's Haar cascade draw one (the
+    /// geometry in the model's crop metadata; YuNet's own boxes are taller and narrower), with
+    /// detection_score and landmarks None. Arguments and errors as
     /// analyze(), plus TypeError / ValueError for a box that is not 4 numbers, and
     /// InvalidBoxError for a box with a non-finite value, width or height <= 0, or entirely
     /// outside the image.
@@ -329,11 +346,10 @@ impl Analyzer {
         boxes: &Bound<'_, PyAny>,
         color: &str,
     ) -> PyResult<Vec<Face>> {
-        let (boxes, scores) = parse_boxes(boxes)?;
+        let (boxes, detections) = parse_boxes(boxes)?;
         with_image(image, color, |view| {
-            let faces = py.detach(|| self.inner.classify(&view, &boxes)).map_err(|e| to_py_err(py, e))?;
-            let faces = faces.into_iter().zip(scores).map(|(f, score)| Face { detection_score: score, ..Face::from(f) });
-            Ok(faces.collect())
+            let faces = py.detach(|| classify_mixed(&self.inner, &view, &boxes, &detections)).map_err(|e| to_py_err(py, e))?;
+            Ok(faces.into_iter().map(Face::from).collect())
         })
     }
 
@@ -359,9 +375,29 @@ impl Analyzer {
     }
 }
 
-/// Caller boxes: each a `BBox`, a `Detection` (whose score is kept) or 4 numbers
+/// Classifies caller boxes and detections in the given order: plain boxes through
+/// `Analyzer::classify` (the model's box geometry), detections through
+/// `Analyzer::classify_detections` (the detector's geometry, score and landmarks kept).
+fn classify_mixed(
+    analyzer: &emotion_core::Analyzer,
+    view: &emotion_core::ImageView<'_>,
+    boxes: &[emotion_core::BBox],
+    detections: &[Option<CoreDetection>],
+) -> Result<Vec<emotion_core::Face>, Error> {
+    let plain: Vec<emotion_core::BBox> =
+        boxes.iter().zip(detections).filter(|(_, d)| d.is_none()).map(|(b, _)| *b).collect();
+    let found: Vec<CoreDetection> = detections.iter().flatten().copied().collect();
+    let mut plain = analyzer.classify(view, &plain)?.into_iter();
+    let mut found = analyzer.classify_detections(view, &found)?.into_iter();
+    Ok(detections
+        .iter()
+        .filter_map(|d| if d.is_some() { found.next() } else { plain.next() })
+        .collect())
+}
+
+/// Caller boxes: each a `BBox`, a `Detection` (returned as such beside its box) or 4 numbers
 /// (x, y, width, height).
-pub(crate) fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, Vec<Option<f64>>)> {
+pub(crate) fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_core::BBox>, Vec<Option<CoreDetection>>)> {
     let items = boxes.try_iter().map_err(|_| {
         PyTypeError::new_err(format!("boxes must be a sequence of (x, y, width, height), got {}", type_name(boxes)))
     })?;
@@ -372,8 +408,13 @@ pub(crate) fn parse_boxes(boxes: &Bound<'_, PyAny>) -> PyResult<(Vec<emotion_cor
             out.push(b.get().to_core());
             scores.push(None);
         } else if let Ok(d) = item.cast::<Detection>() {
-            out.push(d.get().bbox.to_core());
-            scores.push(Some(d.get().detection_score));
+            let d = d.get();
+            out.push(d.bbox.to_core());
+            let core = CoreDetection::new(d.bbox.to_core(), d.detection_score as f32);
+            scores.push(Some(match d.landmarks_ {
+                Some(l) => core.with_landmarks(l),
+                None => core,
+            }));
         } else {
             let values: Vec<f32> = item
                 .try_iter()

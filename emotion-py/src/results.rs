@@ -1,8 +1,8 @@
 //! Results out: small read-only Python objects for boxes, detections, faces and the model's
 //! information.
 
-use emotion_core::{Detection as CoreDetection, Expression, Face as CoreFace};
-use numpy::PyArray1;
+use emotion_core::{Detection as CoreDetection, Expression, Face as CoreFace, Landmarks as CoreLandmarks};
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyTuple, PyType};
@@ -90,31 +90,69 @@ pub(crate) struct Detection {
     /// The face box (pixels), clamped to the image.
     #[pyo3(get)]
     pub(crate) bbox: BBox,
-    /// Detector confidence: the SeetaFace cascade score, unbounded above (faces typically score
-    /// 5-40); only faces above the Analyzer's `score_threshold` are returned. The same name as
-    /// `Face.detection_score`.
+    /// Detector confidence: YuNet's score in [0, 1] (faces typically 0.7-0.95) or the SeetaFace
+    /// cascade score, unbounded above (faces typically 5-40); only faces above the Analyzer's
+    /// score threshold are returned. The same name as `Face.detection_score`.
     #[pyo3(get)]
     pub(crate) detection_score: f64,
+    pub(crate) landmarks_: Option<CoreLandmarks>,
 }
 
 impl From<CoreDetection> for Detection {
     fn from(d: CoreDetection) -> Self {
-        Detection { bbox: BBox::from_core(d.bbox), detection_score: d.detection_score.into() }
+        Detection { bbox: BBox::from_core(d.bbox), detection_score: d.detection_score.into(), landmarks_: d.landmarks }
     }
+}
+
+/// Five landmarks as a numpy float32 array of shape (5, 2), or None.
+fn landmarks_array<'py>(py: Python<'py>, l: &Option<CoreLandmarks>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(points) = l else { return Ok(None) };
+    let flat: Vec<f32> = points.iter().flatten().copied().collect();
+    Ok(Some(PyArray1::from_vec(py, flat).reshape([5, 2])?.into_any()))
+}
+
+/// Landmarks from Python: None, or 5 (x, y) pairs of finite numbers (a (5, 2) array or nested
+/// sequences).
+fn parse_landmarks(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CoreLandmarks>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
+    let bad = || PyValueError::new_err("landmarks must be None or 5 (x, y) pairs of finite numbers");
+    let rows: Vec<Vec<f32>> = v.extract().map_err(|_| bad())?;
+    if rows.len() != 5 || rows.iter().any(|r| r.len() != 2 || !r.iter().all(|x| x.is_finite())) {
+        return Err(bad());
+    }
+    let mut out = [[0f32; 2]; 5];
+    for (o, r) in out.iter_mut().zip(&rows) {
+        *o = [r[0], r[1]];
+    }
+    Ok(Some(out))
 }
 
 #[pymethods]
 impl Detection {
-    /// A detection from its parts: `Detection(bbox, detection_score)`.
+    /// A detection from its parts: `Detection(bbox, detection_score, landmarks=None)`.
+    ///
+    /// Raises:
+    ///     ValueError: landmarks not None or 5 (x, y) pairs of finite numbers.
     #[new]
-    fn new(bbox: BBox, detection_score: f64) -> Self {
-        Detection { bbox, detection_score }
+    #[pyo3(signature = (bbox, detection_score, landmarks=None))]
+    fn new(bbox: BBox, detection_score: f64, landmarks: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Ok(Detection { bbox, detection_score, landmarks_: parse_landmarks(landmarks)? })
     }
 
-    /// Pickles and copies as `Detection(bbox, detection_score)`.
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (BBox, f64))> {
+    /// The detector's five landmarks in image pixels as a numpy float32 array of shape (5, 2),
+    /// rows (x, y) in the order: the subject's right eye, left eye, nose tip, right and left
+    /// mouth corners (the subject's right is on the image's left for a face looking at the
+    /// camera); None from the seeta detector. A new array on each access.
+    #[getter]
+    fn landmarks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        landmarks_array(py, &self.landmarks_)
+    }
+
+    /// Pickles and copies as `Detection(bbox, detection_score, landmarks)`.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (BBox, f64, Option<Vec<[f32; 2]>>))> {
         let d = slf.get();
-        Ok((slf.get_type(), (d.bbox, d.detection_score)))
+        Ok((slf.get_type(), (d.bbox, d.detection_score, d.landmarks_.map(|l| l.to_vec()))))
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
@@ -127,6 +165,7 @@ impl Detection {
         let d = PyDict::new(py);
         d.set_item("bbox", self.bbox.dict(py)?)?;
         d.set_item("detection_score", self.detection_score)?;
+        d.set_item("landmarks", self.landmarks_.map(|l| l.to_vec()))?;
         Ok(d)
     }
 
@@ -154,6 +193,7 @@ pub(crate) struct Face {
     /// Arousal in [-1, 1], calm to excited (same provenance as valence).
     #[pyo3(get)]
     pub(crate) arousal: f64,
+    pub(crate) landmarks_: Option<CoreLandmarks>,
 }
 
 impl Face {
@@ -166,6 +206,7 @@ impl Face {
             self.valence as f32,
             self.arousal as f32,
         )
+        .with_landmarks(self.landmarks_)
     }
 }
 
@@ -178,6 +219,7 @@ impl From<CoreFace> for Face {
             probabilities: f.probabilities,
             valence: f.valence.into(),
             arousal: f.arousal.into(),
+            landmarks_: f.landmarks,
         }
     }
 }
@@ -193,34 +235,48 @@ impl Face {
     ///         naming all 8.
     ///     valence, arousal: in [-1, 1].
     ///     detection_score: the detector's score, or None.
+    ///     landmarks: five (x, y) points (see `Face.landmarks`), or None.
     ///
     /// Raises:
-    ///     ValueError: not 8 probabilities, an unknown or missing expression name, or a
-    ///         non-finite number.
+    ///     ValueError: not 8 probabilities, an unknown or missing expression name, a non-finite
+    ///         number, or landmarks that are not 5 (x, y) pairs.
     #[new]
-    #[pyo3(signature = (bbox, probabilities, valence, arousal, detection_score=None))]
+    #[pyo3(signature = (bbox, probabilities, valence, arousal, detection_score=None, landmarks=None))]
     fn new(
         bbox: BBox,
         probabilities: &Bound<'_, PyAny>,
         valence: f64,
         arousal: f64,
         detection_score: Option<f64>,
+        landmarks: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let landmarks_ = parse_landmarks(landmarks)?;
         let probabilities = parse_probabilities(probabilities)?;
         if !(valence.is_finite() && arousal.is_finite()) {
             return Err(PyValueError::new_err(format!("valence and arousal must be finite, got {valence} and {arousal}")));
         }
-        Ok(Face { bbox, detection_score, expression: Expression::argmax(&probabilities), probabilities, valence, arousal })
+        Ok(Face { bbox, detection_score, expression: Expression::argmax(&probabilities), probabilities, valence, arousal, landmarks_ })
     }
 
-    /// Pickles and copies as `Face(bbox, probabilities, valence, arousal, detection_score)`;
-    /// the float32 probabilities round-trip exactly through Python floats.
+    /// The detector's five landmarks in image pixels as a numpy float32 array of shape (5, 2),
+    /// rows (x, y) in the order: the subject's right eye, left eye, nose tip, right and left
+    /// mouth corners (the subject's right is on the image's left for a face looking at the
+    /// camera); None for boxes given to `classify` and from the seeta detector. A new array on
+    /// each access.
+    #[getter]
+    pub(crate) fn landmarks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        landmarks_array(py, &self.landmarks_)
+    }
+
+    /// Pickles and copies as `Face(bbox, probabilities, valence, arousal, detection_score,
+    /// landmarks)`; the float32 values round-trip exactly through Python floats.
     #[allow(clippy::type_complexity)]
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyType>, (BBox, [f64; 8], f64, f64, Option<f64>))> {
+    ) -> PyResult<(Bound<'py, PyType>, (BBox, [f64; 8], f64, f64, Option<f64>, Option<Vec<[f32; 2]>>))> {
         let f = slf.get();
-        Ok((slf.get_type(), (f.bbox, f.probabilities.map(f64::from), f.valence, f.arousal, f.detection_score)))
+        let landmarks = f.landmarks_.map(|l| l.to_vec());
+        Ok((slf.get_type(), (f.bbox, f.probabilities.map(f64::from), f.valence, f.arousal, f.detection_score, landmarks)))
     }
 
     pub(crate) fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
@@ -266,11 +322,13 @@ impl Face {
     }
 
     /// Plain dict of built-in types (JSON-serializable), the shape of one face in the CLI's JSON:
-    /// `bbox` (dict), `detection_score`, `expression`, `probabilities`, `valence`, `arousal`.
+    /// `bbox` (dict), `detection_score`, `landmarks` (five [x, y] lists or None), `expression`,
+    /// `probabilities`, `valence`, `arousal`.
     pub(crate) fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("bbox", self.bbox.dict(py)?)?;
         d.set_item("detection_score", self.detection_score)?;
+        d.set_item("landmarks", self.landmarks_.map(|l| l.to_vec()))?;
         d.set_item("expression", self.expression())?;
         d.set_item("probabilities", self.probabilities(py)?)?;
         d.set_item("valence", self.valence)?;
@@ -362,6 +420,9 @@ pub(crate) struct ModelInfo {
     /// Whether flip averaging is on.
     #[pyo3(get)]
     pub(crate) flip_average: bool,
+    /// Whether faces are aligned by their eye landmarks before classification (`align=True`).
+    #[pyo3(get)]
+    pub(crate) align: bool,
 }
 
 #[pymethods]
@@ -389,6 +450,7 @@ impl ModelInfo {
         d.set_item("crop_shift_y", self.crop_shift_y)?;
         d.set_item("batch_size", self.batch_size)?;
         d.set_item("flip_average", self.flip_average)?;
+        d.set_item("align", self.align)?;
         d.set_item("library_version", emotion_core::VERSION)?;
         Ok(d)
     }

@@ -55,6 +55,12 @@ impl TrackedFace {
         self.face.detection_score
     }
 
+    /// This frame's five landmarks, as `Face.landmarks` (None from the seeta detector).
+    #[getter]
+    fn landmarks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.face.landmarks(py)
+    }
+
     /// The most probable smoothed expression, one of `emotion.EXPRESSIONS`.
     #[getter]
     fn expression(&self) -> &'static str {

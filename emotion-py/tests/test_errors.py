@@ -110,8 +110,9 @@ def test_corrupt_model_file(tmp_path):
     [
         ({"min_face_size": 5}, "min_face_size = 5: must be in [10, 10000]"),
         ({"min_face_size": -40}, "min_face_size = -40: must be in [10, 10000] pixels"),
-        ({"max_face_size": 20}, "max_face_size = 20: must be >= min_face_size"),
-        ({"score_threshold": 0.0}, "score_threshold = 0: must be finite and > 0"),
+        ({"max_face_size": 19}, "max_face_size = 19: must be >= min_face_size"),
+        ({"score_threshold": 1.5}, "score_threshold = 1.5: must be in [0, 1] for detector yunet"),
+        ({"detector": "haar"}, 'detector = haar: must be "yunet" or "seeta"'),
         ({"score_threshold": float("nan")}, "score_threshold = NaN"),
         ({"pyramid_scale_factor": 1.5}, "pyramid_scale_factor = 1.5"),
         ({"window_step": 0}, "window_step = 0: must be in [1, 64]"),

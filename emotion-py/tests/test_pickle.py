@@ -22,7 +22,7 @@ ALL_OPTIONS = dict(
     min_face_size=24,
     max_face_size=300,
     max_faces=3,
-    score_threshold=3.5,
+    score_threshold=0.8,
     pyramid_scale_factor=0.7,
     window_step=3,
     threads=1,
@@ -34,6 +34,7 @@ ALL_OPTIONS = dict(
     crop_scale=1.1,
     crop_shift_y=0.05,
     batch_size=4,
+    align=True,
 )
 # The same for the 16x16 gray test model.
 CUSTOM_OPTIONS = {**ALL_OPTIONS, "input_size": (16, 16)}
@@ -58,7 +59,7 @@ def test_bundled_analyzer_pickles_by_reference(analyzer):
 
 def test_every_option_survives_and_changes_equality():
     base = emotion.Analyzer()
-    for name, value in ALL_OPTIONS.items():
+    for name, value in {**ALL_OPTIONS, "detector": "seeta"}.items():
         one = emotion.Analyzer(**{name: value})
         assert one != base, name
         clone = pickle.loads(pickle.dumps(one))
@@ -74,15 +75,16 @@ def test_every_option_survives_and_changes_equality():
 
 def test_options_take_effect_after_unpickling():
     image = load_rgb("astronaut-grid.png")  # 4 faces, 2 of them over 80 px
+    # YuNet scaled for 80 px faces runs on the image at 1/4: one of the two 41-45 px faces is lost.
     large_only = emotion.Analyzer(min_face_size=80, threads=1)
     faces = large_only.analyze(image)
-    assert len(faces) == 2 and len(emotion.Analyzer().analyze(image)) == 4
+    assert len(faces) == 3 and len(emotion.Analyzer().analyze(image)) == 4
     assert pickle.loads(pickle.dumps(large_only)).analyze(image) == faces
     # Every option at once: the clone reports what the original does, and differs from defaults.
     every = emotion.Analyzer(**ALL_OPTIONS)
     clone = pickle.loads(pickle.dumps(every))
     assert clone.model_info.to_dict() == every.model_info.to_dict()
-    assert clone.model_info.flip_average and clone.model_info.batch_size == 4
+    assert clone.model_info.flip_average and clone.model_info.align and clone.model_info.batch_size == 4
     assert clone.model_info.crop_scale == pytest.approx(1.1) and clone.model_info.mean == pytest.approx([0.45])
     faces = every.analyze(image)
     assert len(faces) == 3  # max_faces
@@ -126,9 +128,9 @@ def test_custom_model_with_every_option_pickles():
     assert len(faces) == 3  # max_faces
     assert clone.analyze(image) == faces
     # The overrides are in force after unpickling: they change the tiny model's values.
-    assert faces != emotion.Analyzer(TINY_ONNX, max_faces=3, min_face_size=24, window_step=3,
-                                     max_face_size=300, score_threshold=3.5,
-                                     pyramid_scale_factor=0.7).analyze(image)
+    detector_only = ("max_faces", "min_face_size", "window_step", "max_face_size", "score_threshold",
+                     "pyramid_scale_factor")
+    assert faces != emotion.Analyzer(TINY_ONNX, **{k: CUSTOM_OPTIONS[k] for k in detector_only}).analyze(image)
 
 
 def test_model_path_and_bytes_are_exclusive():
@@ -163,10 +165,12 @@ def test_constructors_build_equal_results(analyzer, astronaut):
     d = face.to_dict()
     bbox = emotion.BBox(**d["bbox"])
     assert bbox == face.bbox
-    assert emotion.Detection(bbox, det.detection_score) == det
-    assert emotion.Face(bbox, d["probabilities"], d["valence"], d["arousal"], d["detection_score"]) == face
+    assert emotion.Detection(bbox, det.detection_score, det.landmarks) == det
+    assert emotion.Detection(bbox, det.detection_score) != det  # the landmarks are part of the value
+    args = (d["valence"], d["arousal"], d["detection_score"], d["landmarks"])
+    assert emotion.Face(bbox, d["probabilities"], *args) == face
     probs = [d["probabilities"][e] for e in emotion.EXPRESSIONS]
-    rebuilt = emotion.Face(bbox, probs, d["valence"], d["arousal"], d["detection_score"])
+    rebuilt = emotion.Face(bbox, probs, *args)
     assert rebuilt == face and rebuilt.expression == face.expression
     with pytest.raises(ValueError, match="8 values"):
         emotion.Face(bbox, probs[:7], 0.0, 0.0)

@@ -61,7 +61,9 @@ def test_rows_hold_the_faces_and_an_empty_row_for_no_face(analyzer):
             assert np.float32(row[col[e]]) == np.float32(face.probabilities[e]), e
         assert np.float32(row[col["valence"]]) == np.float32(face.valence)
         assert np.float32(row[col["arousal"]]) == np.float32(face.arousal)
-        assert all(row[col[c]] == "" for c in emotion.CSV_COLUMNS if c.startswith("raw_") or c.endswith(("_x", "_y")) and not c.startswith("bbox"))
+        for point, (x, y) in zip(emotion.LANDMARKS, face.landmarks):
+            assert (np.float32(row[col[point + "_x"]]), np.float32(row[col[point + "_y"]])) == (x, y), point
+        assert all(row[col[c]] == "" for c in emotion.CSV_COLUMNS if c.startswith("raw_"))
     # No face: the file, nothing else, so the image still counts.
     assert rows[4][0] == str(CAT) and rows[4][1:] == [""] * 39
     # A comma, quotes and a newline in a file name survive the CSV quoting.

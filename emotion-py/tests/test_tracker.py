@@ -18,14 +18,15 @@ FPS = 25  # 40 ms a frame: exact in binary, so the CLI's times equal ours
 
 
 def frames(n: int = 16, cut_at: int | None = None) -> list[np.ndarray]:
-    """640x480 RGB frames: the sample face (240 px) panning right; a bright background from
-    `cut_at` on (a scene cut)."""
+    """640x480 RGB frames: the sample image (240 px, the face box about 41 px) panning right 15 px
+    a frame (about a third of the box, IoU 0.5 between frames); a bright background from `cut_at`
+    on (a scene cut)."""
     face = np.asarray(Image.open(SAMPLE).convert("RGB").resize((240, 240), Image.BILINEAR))
     out = []
     for i in range(n):
         bg = 230 if cut_at is not None and i >= cut_at else 70
         f = np.full((480, 640, 3), bg, np.uint8)
-        x = 40 + 20 * i
+        x = 40 + 15 * i
         f[90:330, x : x + 240] = face
         out.append(f)
     return out
@@ -45,7 +46,8 @@ def test_one_id_through_a_pan_and_bgr_input():
     assert len(set(ids)) == 1
     assert tracker.track_count == 1
     d = faces[0].to_dict()
-    assert set(d) == {"track_id", "bbox", "detection_score", "expression", "probabilities", "valence", "arousal", "raw"}
+    assert set(d) == {"track_id", "bbox", "detection_score", "landmarks", "expression", "probabilities", "valence",
+                      "arousal", "raw"}
     assert set(d["raw"]) == {"probabilities", "valence", "arousal"}
     assert abs(sum(d["probabilities"].values()) - 1) < 1e-4
     assert faces[0].raw == d["raw"]
@@ -105,7 +107,8 @@ def test_tracked_faces_draw_and_rank_like_faces():
     image = np.asarray(Image.open(SAMPLE).convert("RGB"))
     (tracked,) = emotion.Tracker(emotion.Analyzer()).update(image, 0)
     # The same values as a Face: drawn alike (box, smoothed label, valence/arousal marker).
-    face = emotion.Face(tracked.bbox, tracked.probabilities, tracked.valence, tracked.arousal, tracked.detection_score)
+    face = emotion.Face(tracked.bbox, tracked.probabilities, tracked.valence, tracked.arousal, tracked.detection_score,
+                        tracked.landmarks)
     assert face.expression == tracked.expression
     drawn = emotion.draw(image, [tracked])
     assert drawn.shape == image.shape and not np.array_equal(drawn, image)

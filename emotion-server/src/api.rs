@@ -205,6 +205,8 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Response {
             "pyramid_scale_factor": det.pyramid_scale_factor,
             "window_step": det.window_step,
             "flip_average": s.flip_average,
+            "detector": det.detector.name(),
+            "align": s.align,
             "threads": analyzer.threads(),
         },
         "limits": {

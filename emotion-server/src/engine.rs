@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use emotion_core::{
-    Analyzer, BBox, DetectorOptions, Face, ImageView, LoadOptions, ModelOverrides, SeetaDetector, TrackedFace, Tracker,
+    Analyzer, BBox, DetectorKind, DetectorOptions, Face, FaceDetector, ImageView, LoadOptions, ModelOverrides, SeetaDetector, TrackedFace, Tracker, YuNetDetector,
     TrackerOptions,
 };
 use serde::Deserialize;
@@ -27,6 +27,8 @@ pub struct Settings {
     pub max_faces: usize,
     /// Average each face's prediction with its mirror image's (two model runs per face).
     pub flip_average: bool,
+    /// Turn crops so the eyes are level (faces with landmarks).
+    pub align: bool,
 }
 
 /// What the server is started with (the binary's command-line options).
@@ -75,8 +77,10 @@ impl Default for Config {
 /// Per-request options: the query parameters of `POST /v1/analyze` and `GET /v1/stream`. Each
 /// unset one keeps the server's default. Names and ranges as the library's options (and the
 /// CLI's flags): `min_face_size` [10, 10000] px, `max_face_size` (0 = no limit, else >=
-/// `min_face_size`), `max_faces` (0 = all), `score_threshold` (> 0), `pyramid_scale_factor`
-/// [0.01, 0.99], `window_step` [1, 64] px, `flip_average`; plus `whole_image` (classify the whole
+/// `min_face_size`), `max_faces` (0 = all), `score_threshold` (0 = the detector's default),
+/// `pyramid_scale_factor`
+/// [0.01, 0.99], `window_step` [1, 64] px, `flip_average`, `detector` (`yunet` or `seeta`),
+/// `align`; plus `whole_image` (classify the whole
 /// image as one face, no detection) and `allow_partial` (analyse what decodes of a truncated
 /// image and mark the answer `"partial": true`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,10 +93,19 @@ pub struct AnalyzeOptions {
     pub pyramid_scale_factor: Option<f32>,
     pub window_step: Option<u32>,
     pub flip_average: Option<bool>,
+    #[serde(default, deserialize_with = "detector_kind")]
+    pub detector: Option<DetectorKind>,
+    pub align: Option<bool>,
     #[serde(default)]
     pub whole_image: bool,
     #[serde(default)]
     pub allow_partial: bool,
+}
+
+/// `detector=yunet|seeta`, with the library's error (naming `detector`) for anything else.
+fn detector_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DetectorKind>, D::Error> {
+    let name = <String as Deserialize>::deserialize(d)?;
+    name.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 impl AnalyzeOptions {
@@ -107,8 +120,10 @@ impl AnalyzeOptions {
         d.score_threshold = self.score_threshold.unwrap_or(d.score_threshold);
         d.pyramid_scale_factor = self.pyramid_scale_factor.unwrap_or(d.pyramid_scale_factor);
         d.window_step = self.window_step.unwrap_or(d.window_step);
+        d.detector = self.detector.unwrap_or(d.detector);
         s.max_faces = self.max_faces.unwrap_or(s.max_faces);
         s.flip_average = self.flip_average.unwrap_or(s.flip_average);
+        s.align = self.align.unwrap_or(s.align);
         s
     }
 }
@@ -128,7 +143,8 @@ pub struct Admission(#[allow(dead_code)] OwnedSemaphorePermit);
 pub struct Engine {
     analyzer: Analyzer,
     settings: Settings,
-    detector: SeetaDetector,
+    seeta: SeetaDetector,
+    yunet: YuNetDetector,
     admission: Arc<Semaphore>,
     max_concurrency: usize,
     workers: Arc<Semaphore>,
@@ -150,11 +166,19 @@ impl Engine {
         // since more threads inside each would only oversubscribe the cores.
         let threads = if config.threads == 0 && config.workers > 1 { 1 } else { config.threads };
         let s = &config.settings;
-        let detector = SeetaDetector::bundled(s.detector)?;
+        s.detector.validate()?;
+        let other = |kind| s.detector.with_detector(kind).with_score_threshold(0.0);
+        let seeta = SeetaDetector::bundled(other(DetectorKind::Seeta))?;
+        let yunet = YuNetDetector::new(other(DetectorKind::Yunet))?;
+        let detector: Box<dyn FaceDetector> = match s.detector.detector {
+            DetectorKind::Seeta => Box::new(seeta.with_options(s.detector)?),
+            _ => Box::new(yunet.with_options(s.detector)?),
+        };
         let mut builder = Analyzer::builder()
-            .detector(Box::new(detector.clone()))
+            .detector(detector)
             .max_faces(s.max_faces)
             .flip_average(s.flip_average)
+            .align(s.align)
             .threads(threads)
             .model_overrides(config.overrides.clone());
         if let Some(m) = &config.model {
@@ -163,7 +187,8 @@ impl Engine {
         Ok(Engine {
             analyzer: builder.build()?,
             settings: *s,
-            detector,
+            seeta,
+            yunet,
             admission: Arc::new(Semaphore::new(config.max_concurrency)),
             max_concurrency: config.max_concurrency,
             workers: Arc::new(Semaphore::new(config.workers)),
@@ -239,11 +264,20 @@ impl Engine {
     fn build_analyzer(&self, settings: &Settings) -> emotion_core::Result<Analyzer> {
         Analyzer::builder()
             .model(self.analyzer.model().clone())
-            .detector(Box::new(self.detector.with_options(settings.detector)?))
+            .detector(self.detector_for(&settings.detector)?)
             .max_faces(settings.max_faces)
             .flip_average(settings.flip_average)
+            .align(settings.align)
             .threads(self.analyzer.threads())
             .build()
+    }
+
+    /// The detector `options` name, sharing the loaded cascade or network.
+    fn detector_for(&self, options: &DetectorOptions) -> emotion_core::Result<Box<dyn FaceDetector>> {
+        Ok(match options.detector {
+            DetectorKind::Seeta => Box::new(self.seeta.with_options(*options)?),
+            _ => Box::new(self.yunet.with_options(*options)?),
+        })
     }
 
     /// A tracker for one WebSocket connection: the request's settings, the library's default

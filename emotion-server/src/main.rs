@@ -61,7 +61,7 @@ fn main() -> ExitCode {
     let config = Config {
         model: args.model,
         overrides: a.model_overrides(),
-        settings: Settings { detector: a.detector_options(), max_faces: a.max_faces, flip_average: a.flip_average },
+        settings: Settings { detector: a.detector_options(), max_faces: a.max_faces, flip_average: a.flip_average, align: a.align },
         threads: a.threads,
         max_body: args.max_body,
         max_concurrency: args.max_concurrency,

@@ -157,6 +157,18 @@ async fn query_options_change_the_analysis() {
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["faces"].as_array().unwrap().len(), 0);
 
+    // Landmarks: five [x, y] points from the default detector (yunet), null from seeta, the
+    // subject's right eye on the image's left.
+    let (status, _, json) = post(&format!("{base}/v1/analyze"), Some("image/png"), bytes.clone()).await;
+    assert_eq!(status, 200, "{json}");
+    let l = json["faces"][0]["landmarks"].as_array().expect("landmarks").clone();
+    assert_eq!(l.len(), 5);
+    assert!(l[0][0].as_f64().unwrap() < l[1][0].as_f64().unwrap(), "{l:?}");
+    let (status, _, json) = post(&format!("{base}/v1/analyze?detector=seeta"), Some("image/png"), bytes.clone()).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["faces"].as_array().unwrap().len(), 1);
+    assert!(json["faces"][0]["landmarks"].is_null(), "{json}");
+
     // 0 means "no limit", as everywhere in the library.
     let (status, _, json) = post(&format!("{base}/v1/analyze?max_faces=0"), Some("image/png"), bytes.clone()).await;
     assert_eq!(status, 200, "{json}");
@@ -501,8 +513,8 @@ fn option_table() -> Vec<(String, Value, bool)> {
 }
 
 /// The options a request may set as query parameters.
-const REQUEST_OPTIONS: [&str; 7] =
-    ["min_face_size", "max_face_size", "max_faces", "score_threshold", "pyramid_scale_factor", "window_step", "flip_average"];
+const REQUEST_OPTIONS: [&str; 8] =
+    ["min_face_size", "max_face_size", "max_faces", "score_threshold", "pyramid_scale_factor", "window_step", "flip_average", "detector"];
 
 /// A 128 x 128 PNG of the astronaut: quick to analyse with any detector setting.
 fn small_png() -> Vec<u8> {
@@ -611,7 +623,8 @@ async fn server_defaults_apply_and_requests_override_them() {
     assert_same_faces(&json, &grid);
     let info: Value = reqwest::get(format!("{base}/v1/info")).await.unwrap().json().await.unwrap();
     assert_eq!(info["defaults"]["max_faces"], 1);
-    assert_eq!(info["defaults"]["min_face_size"], 40);
+    assert_eq!(info["defaults"]["min_face_size"], 20);
+    assert_eq!(info["defaults"]["detector"], "yunet");
 }
 
 #[tokio::test]

@@ -57,6 +57,19 @@ static void print_face(const emotion_face *f) {
     print_float(f->bbox.height);
     printf("},\"detection_score\":");
     print_float(f->detection_score);
+    if (f->has_landmarks) { /* the CLI's shape: [[x, y], ...] in the subject's right eye, left eye, nose, mouth order */
+        printf(",\"landmarks\":[");
+        for (int i = 0; i < 5; i++) {
+            printf("%s[", i ? "," : "");
+            print_float(f->landmarks[2 * i]);
+            putchar(',');
+            print_float(f->landmarks[2 * i + 1]);
+            putchar(']');
+        }
+        putchar(']');
+    } else {
+        printf(",\"landmarks\":null");
+    }
     printf(",\"expression\":\"%s\",\"probabilities\":{", emotion_expression_name(f->expression));
     for (emotion_expression e = 0; e < EMOTION_EXPRESSION_COUNT; e++) {
         printf("%s\"%s\":", e ? "," : "", emotion_expression_name(e));

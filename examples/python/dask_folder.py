@@ -12,6 +12,7 @@
 
 Each line describes one face: ``file``, ``width``, ``height``, ``face`` (its index in the image,
 best detection score first) and the fields of ``Face.to_dict()`` (``bbox``, ``detection_score``,
+``landmarks`` (five [x, y] points, or null when the detector gives none),
 ``expression``, ``probabilities``, ``valence``, ``arousal``). Images are decoded by the library
 (EXIF orientation applied), as the command-line tool does, and numbers are written at the
 library's float32 precision, so each value equals the one in the CLI's JSON. Images with no face
@@ -84,6 +85,7 @@ def face_rows(file: str, width: int, height: int, faces: list[emotion.Face]) -> 
             "face": index,
             "bbox": {k: f32(v) for k, v in d["bbox"].items()},
             "detection_score": f32(d["detection_score"]),
+            "landmarks": None if d["landmarks"] is None else [[f32(x), f32(y)] for x, y in d["landmarks"]],
             "expression": d["expression"],
             "probabilities": {k: f32(v) for k, v in d["probabilities"].items()},
             "valence": f32(d["valence"]),
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="LocalCluster worker processes (default: one per core)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="files per task (default: 8 tasks per worker, at most 16 files each)")
-    parser.add_argument("--min-face-size", type=int, default=40, help="as the CLI's --min-face-size")
+    parser.add_argument("--min-face-size", type=int, help="as the CLI's --min-face-size (default: the library's)")
+    parser.add_argument("--detector", choices=("yunet", "seeta"), default="yunet", help="as the CLI's --detector")
     parser.add_argument("--model", type=Path, help="a custom ONNX model (shipped to the workers as bytes)")
     args = parser.parse_args(argv)
 
@@ -177,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give image files, folders, URIs or --list")
     paths = list_inputs(inputs)
     # One model thread per task: the cluster's workers already use every core.
-    analyzer = emotion.Analyzer(args.model, min_face_size=args.min_face_size, threads=1)
+    sizes = {} if args.min_face_size is None else {"min_face_size": args.min_face_size}
+    analyzer = emotion.Analyzer(args.model, detector=args.detector, threads=1, **sizes)
     if args.output:
         with open(args.output, "w") as out:
             failed = run(paths, out, analyzer, args.scheduler, args.workers, args.batch_size)

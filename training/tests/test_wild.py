@@ -128,4 +128,6 @@ def test_bundled_onnx_rebuilds_into_keras(shared):
     assert from_onnx.check(model, config.BUNDLED_MODEL, x[:64]) < 1e-4
     infer = np.asarray(model(x[:128], training=False)["expression"])
     batch = np.asarray(model(x[:128], training=True)["expression"])
-    assert (infer.argmax(1) == batch.argmax(1)).mean() > 0.8
+    # Batch statistics of 128 FER+ images against running statistics of FER+ and the wild faces
+    # (model 0.3): 0.73 of the predictions agree (0.2.1, trained on FER+ only: above 0.8).
+    assert (infer.argmax(1) == batch.argmax(1)).mean() > 0.65

@@ -92,15 +92,21 @@ class BBox:
 class Detection:
     """A face found by :meth:`Analyzer.detect`. Compares, hashes, pickles and copies by value."""
 
-    def __new__(cls, bbox: BBox, detection_score: float) -> Detection: ...
+    def __new__(cls, bbox: BBox, detection_score: float, landmarks: object = None) -> Detection: ...
     @property
     def bbox(self) -> BBox:
         """The face box (pixels), clamped to the image."""
     @property
     def detection_score(self) -> float:
-        """Detector confidence: the SeetaFace cascade score, unbounded above (faces typically
-        score 5-40); only faces above the Analyzer's ``score_threshold`` are returned. The same
-        name as :attr:`Face.detection_score`."""
+        """Detector confidence: YuNet's score in [0, 1] (faces typically 0.7-0.95) or the
+        SeetaFace cascade score (unbounded above, faces typically 5-40); only faces above the
+        Analyzer's score threshold are returned. The same name as :attr:`Face.detection_score`."""
+    @property
+    def landmarks(self) -> npt.NDArray[np.float32] | None:
+        """The detector's five landmarks in image pixels, float32 array of shape (5, 2), rows
+        (x, y): the subject's right eye, left eye, nose tip, right and left mouth corners (the
+        subject's right is on the image's left for a face looking at the camera); ``None`` from
+        the ``"seeta"`` detector and for boxes given to :meth:`Analyzer.classify`."""
     def to_dict(self) -> dict[str, object]:
         """``{"bbox": {"x", "y", "width", "height"}, "detection_score": float}``."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -117,6 +123,7 @@ class Face:
         valence: float,
         arousal: float,
         detection_score: float | None = None,
+        landmarks: object = None,
     ) -> Face:
         """A face from its parts (e.g. read back from JSON); :attr:`expression` is the most
         probable of ``probabilities``: 8 numbers in :data:`EXPRESSIONS` order, or a dict naming
@@ -134,6 +141,12 @@ class Face:
         """The detector's score (see :attr:`Detection.detection_score`); ``None`` for boxes
         passed to :meth:`Analyzer.classify` that are not :class:`Detection` objects (C reports
         NaN there)."""
+    @property
+    def landmarks(self) -> npt.NDArray[np.float32] | None:
+        """The detector's five landmarks in image pixels, float32 array of shape (5, 2), rows
+        (x, y): the subject's right eye, left eye, nose tip, right and left mouth corners (the
+        subject's right is on the image's left for a face looking at the camera); ``None`` from
+        the ``"seeta"`` detector and for boxes given to :meth:`Analyzer.classify`."""
     @property
     def expression(self) -> str:
         """The most probable expression, one of :data:`EXPRESSIONS`."""
@@ -164,7 +177,7 @@ class Face:
 
 @final
 class Analyzer:
-    """Face detector (SeetaFace frontal cascade) plus emotion model.
+    """Face detector (YuNet by default, or the SeetaFace frontal cascade) plus emotion model.
 
     Images are **RGB by default**: pass ``color="bgr"`` for OpenCV frames.
 
@@ -190,8 +203,13 @@ class Analyzer:
             up to the image's short side.
         max_faces: report at most this many faces per image: the largest, ties by detection
             score, in detector order; ``None`` or 0: all.
-        score_threshold: minimum detection score, > 0. Higher gives fewer false positives and
-            misses more faces.
+        score_threshold: minimum detection score; 0: the detector's default (``"yunet"``: 0.7,
+            range [0, 1]; ``"seeta"``: 2.0). Higher gives fewer false positives and misses more
+            faces.
+        detector: ``"yunet"`` (default; a CNN giving five landmarks per face) or ``"seeta"``
+            (the SeetaFace frontal cascade of earlier versions, no landmarks).
+        align: turn each face's crop so the eyes are level before the model (faces with
+            landmarks); off by default.
         pyramid_scale_factor: ratio between image-pyramid levels, in [0.01, 0.99]; lower is
             faster and misses more faces.
         window_step: detector sliding-window step, pixels, in [1, 64].
@@ -221,9 +239,9 @@ class Analyzer:
         model_path: str | os.PathLike[str] | None = None,
         *,
         model_bytes: bytes | None = None,
-        min_face_size: int = 40,
+        min_face_size: int = 20,
         max_face_size: int | None = None,
-        score_threshold: float = 2.0,
+        score_threshold: float = 0.0,
         pyramid_scale_factor: float = 0.8,
         window_step: int = 4,
         max_faces: int | None = None,
@@ -236,6 +254,8 @@ class Analyzer:
         crop_scale: float | None = None,
         crop_shift_y: float | None = None,
         batch_size: int | None = None,
+        detector: Literal["yunet", "seeta"] = "yunet",
+        align: bool = False,
     ) -> Analyzer: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -320,6 +340,9 @@ class ModelInfo:
     @property
     def flip_average(self) -> bool:
         """Whether flip averaging is on."""
+    @property
+    def align(self) -> bool:
+        """Whether faces are aligned by their eye landmarks before classification."""
     def to_dict(self) -> dict[str, object]:
         """The command line's ``--model-info`` JSON: the fields above with ``input_height`` and
         ``input_width`` for ``input_size``, ``labels`` as a list, and ``library_version``."""
@@ -380,6 +403,12 @@ class TrackedFace:
     @property
     def detection_score(self) -> float | None:
         """This frame's detection score."""
+    @property
+    def landmarks(self) -> npt.NDArray[np.float32] | None:
+        """The detector's five landmarks in image pixels, float32 array of shape (5, 2), rows
+        (x, y): the subject's right eye, left eye, nose tip, right and left mouth corners (the
+        subject's right is on the image's left for a face looking at the camera); ``None`` from
+        the ``"seeta"`` detector and when not detected."""
     @property
     def expression(self) -> str:
         """The most probable smoothed expression, one of :data:`EXPRESSIONS`."""
