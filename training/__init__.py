@@ -1,7 +1,8 @@
 """Training pipeline for the `emotion` library's model (see training/README.md).
 
 Modules: config (defaults, paths), data (loaders, targets, tf.data), model (backbones + the
-multi-task head), train, export (ONNX with the library's metadata), evaluate (onnxruntime metrics).
+multi-task head), wild (the wild faces' crops and split), train, calibrate, export (ONNX with the
+library's metadata), evaluate and evaluate_wild (metrics through the `emotion` library).
 """
 
 import os as _os

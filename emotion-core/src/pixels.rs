@@ -576,8 +576,6 @@ fn dims_u32(w: usize, h: usize) -> Result<(u32, u32)> {
     }
 }
 
-/// Decoding image files lives in [`crate::decode`]; re-exported here for older paths.
-pub use crate::decode::load_rgb;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,9 @@
 //! hyper's own empty `400` to a request it cannot parse, sent before the router sees it):
 //! - `POST /v1/analyze`: one encoded image (raw body with an `image/*` or
 //!   `application/octet-stream` content type, or the multipart field `image`) -> the CLI's JSON
-//!   object for one image. Query: `min_face_size`, `max_faces`, `whole_image`. The body is read
+//!   object for one image. Query: every analyzer option ([`engine::AnalyzeOptions`]: `min_face_size`,
+//!   `max_face_size`, `max_faces`, `score_threshold`, `pyramid_scale_factor`, `window_step`,
+//!   `flip_average`, `detector`, `align`) plus `whole_image` and `allow_partial`. The body is read
 //!   within `--body-timeout` (408 `body_timeout`) before the request is admitted.
 //! - `GET /v1/stream`: WebSocket; each binary message is an encoded frame, each reply the same
 //!   JSON object plus `frame` (0-based count on this connection), or an error object.

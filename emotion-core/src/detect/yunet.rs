@@ -10,6 +10,11 @@
 //! on them, so when that scaled image is larger than [`LARGE_PASS_SIDE`] a second, reduced pass
 //! (longest side [`LARGE_PASS_SIDE`]) finds the large faces. The two passes' faces are merged by
 //! one suppression.
+//!
+//! Dark or flat images (under-exposed photos, night frames, fog) are contrast-stretched before
+//! the network sees them ([`stretch_dim`]): on the labelled VOC photos scaled to a brightest
+//! level of 13, YuNet found 3 of 43 faces as they are and 43 of 43 stretched. Only the
+//! detector's input changes; the emotion model reads the original pixels.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -117,7 +122,8 @@ impl YuNetDetector {
     /// One network run over `region` (x, y, width, height in image pixels, inside the image)
     /// scaled to `out_w` x `out_h`, on up to `threads` threads; faces in image pixels, unclamped.
     fn run(&self, image: &ImageView<'_>, region: (u32, u32, u32, u32), out_w: u32, out_h: u32, threads: usize) -> Result<Vec<Detection>> {
-        let bgr = image.bgr_region_resized(region, out_w, out_h, threads)?;
+        let mut bgr = image.bgr_region_resized(region, out_w, out_h, threads)?;
+        stretch_dim(&mut bgr);
         let mut det = self.template.clone();
         det.set_num_threads(threads);
         let (w, h) = (out_w as usize, out_h as usize);
@@ -169,6 +175,52 @@ impl YuNetDetector {
             .into_iter()
             .filter_map(|d| d.bbox.clamp_to(w, h).map(|bbox| Detection { bbox, ..d }))
             .collect())
+    }
+}
+
+/// Images whose luma spans fewer levels than this (between the 0.5th and 99.5th percentiles)
+/// are stretched before detection. Ordinary photos span 110 or more (818 photos and wild faces
+/// of `../shared`: 1st percentile 132, lowest 110); a photo darkened to a brightest level of 26,
+/// or at 10 % contrast, spans about 25.
+const DIM_SPAN: u32 = 64;
+
+/// Stretches the luma span of `bgr` (packed B, G, R bytes) to the full range when it is under
+/// [`DIM_SPAN`] levels: each channel value v becomes (v - lo) x 255 / (hi - lo), clamped, with
+/// lo and hi the 0.5th and 99.5th percentiles of luma (BT.601 weights, every 4th pixel). Leaves
+/// other images untouched. A function of the bytes only, so any thread count gives the same.
+fn stretch_dim(bgr: &mut [u8]) {
+    let mut histogram = [0u32; 256];
+    let mut count = 0u32;
+    for px in bgr.chunks_exact(3).step_by(4) {
+        let luma = (29 * u32::from(px[0]) + 150 * u32::from(px[1]) + 77 * u32::from(px[2]) + 128) >> 8;
+        histogram[luma as usize] += 1;
+        count += 1;
+    }
+    if count == 0 {
+        return;
+    }
+    let percentile = |share: f64| -> u32 {
+        let rank = (share * f64::from(count)) as u32;
+        let mut seen = 0;
+        for (level, &n) in histogram.iter().enumerate() {
+            seen += n;
+            if seen > rank {
+                return level as u32;
+            }
+        }
+        255
+    };
+    let (lo, hi) = (percentile(0.005), percentile(0.995));
+    if hi.saturating_sub(lo) >= DIM_SPAN || hi <= lo {
+        return;
+    }
+    let mut table = [0u8; 256];
+    for (v, t) in table.iter_mut().enumerate() {
+        let stretched = (v as i64 - i64::from(lo)) * 255 / i64::from(hi - lo);
+        *t = stretched.clamp(0, 255) as u8;
+    }
+    for b in bgr.iter_mut() {
+        *b = table[*b as usize];
     }
 }
 
@@ -253,5 +305,29 @@ impl FaceDetector for YuNetDetector {
         let cx = bbox.x + bbox.width / 2.0;
         let cy = bbox.y + bbox.height / 2.0 + SEETA_SHIFT * bbox.height;
         BBox::new(cx - s / 2.0, cy - s / 2.0, s, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stretch_dim;
+
+    #[test]
+    fn stretch_dim_leaves_ordinary_images_and_stretches_dim_ones() {
+        // A ramp over the full range: untouched.
+        let ramp: Vec<u8> = (0..=255u8).flat_map(|v| [v, v, v]).collect();
+        let mut same = ramp.clone();
+        stretch_dim(&mut same);
+        assert_eq!(same, ramp);
+        // The same ramp squeezed into 10..=35: back to about the full range, order kept.
+        let mut dim: Vec<u8> = (0..=255u32).flat_map(|v| [(10 + v * 25 / 255) as u8; 3]).collect();
+        stretch_dim(&mut dim);
+        assert!(dim.windows(2).all(|w| w[0] <= w[1]));
+        assert!(dim[0] <= 10 && dim[dim.len() - 1] == 255, "{} {}", dim[0], dim[dim.len() - 1]);
+        // Flat and empty images: nothing to stretch, no panic.
+        let mut flat = vec![7u8; 300];
+        stretch_dim(&mut flat);
+        assert!(flat.iter().all(|&v| v == 7));
+        stretch_dim(&mut []);
     }
 }
