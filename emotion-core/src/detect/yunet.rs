@@ -17,7 +17,6 @@
 //! detector's input changes; the emotion model reads the original pixels.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Detection, DetectorKind, DetectorOptions, FaceDetector};
 use crate::error::{Error, Result};
@@ -44,22 +43,13 @@ const LARGE_FACE_OVERLAP: f32 = 0.8;
 const CONTAINED: f32 = 0.7;
 
 /// The YuNet face detector. The network weights are compiled in and shared; one
-/// `YuNetDetector` serves any number of threads at once, each call with its own layer buffers.
-///
-/// Buffers are kept for reuse ([`KEPT_WORKSPACES`] sets at most, shared by the detector's
-/// clones, freed when the last clone is dropped): allocating them afresh took 5 ms of a 21 ms
-/// detection at 640x480 and 22 of 92 ms at 1280x960 (page faults), more on two threads. They
-/// are about 25 MB for a 640x480 pass and 100 MB at [`MAX_SIDE`].
+/// `YuNetDetector` serves any number of threads (each call uses its own layer buffers, freed
+/// when it returns: nothing is kept between calls).
 #[derive(Clone)]
 pub struct YuNetDetector {
     template: emotion_yunet::Detector,
     options: DetectorOptions,
-    workspaces: Arc<Mutex<Vec<emotion_yunet::Detector>>>,
 }
-
-/// Most sets of layer buffers a [`YuNetDetector`] keeps between calls (one per call running
-/// at the same time, up to this many).
-pub const KEPT_WORKSPACES: usize = 4;
 
 impl std::fmt::Debug for YuNetDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,7 +95,7 @@ impl YuNetDetector {
         template
             .set_params(params)
             .map_err(|e| Error::InvalidOption { name: "score_threshold", value: e.to_string(), expected: "must be in [0, 1] for yunet" })?;
-        Ok(YuNetDetector { template, options, workspaces: Arc::default() })
+        Ok(YuNetDetector { template, options })
     }
 
     /// The options in force.
@@ -122,14 +112,11 @@ impl YuNetDetector {
         let options = DetectorOptions { detector: DetectorKind::Yunet, ..options };
         options.validate()?;
         let mut template = self.template.clone();
-        let threshold = options.effective_score_threshold();
-        // The kept buffers carry the parameters: shared only while these stay the same.
-        let workspaces = if threshold == template.params().confidence_threshold { Arc::clone(&self.workspaces) } else { Arc::default() };
-        let params = emotion_yunet::DetectionOutputParams { confidence_threshold: threshold, ..template.params() };
+        let params = emotion_yunet::DetectionOutputParams { confidence_threshold: options.effective_score_threshold(), ..template.params() };
         template
             .set_params(params)
             .map_err(|e| Error::InvalidOption { name: "score_threshold", value: e.to_string(), expected: "must be in [0, 1] for yunet" })?;
-        Ok(YuNetDetector { template, options, workspaces })
+        Ok(YuNetDetector { template, options })
     }
 
     /// One network run over `region` (x, y, width, height in image pixels, inside the image)
@@ -137,20 +124,12 @@ impl YuNetDetector {
     fn run(&self, image: &ImageView<'_>, region: (u32, u32, u32, u32), out_w: u32, out_h: u32, threads: usize) -> Result<Vec<Detection>> {
         let mut bgr = image.bgr_region_resized(region, out_w, out_h, threads)?;
         stretch_dim(&mut bgr);
-        // A kept set of buffers, or a new one (the template carries the parameters).
-        let kept = self.workspaces.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut det = kept.unwrap_or_else(|| self.template.clone());
+        let mut det = self.template.clone();
         det.set_num_threads(threads);
         let (w, h) = (out_w as usize, out_h as usize);
         let found = catch_unwind(AssertUnwindSafe(|| det.detect_bgr(&bgr, w, h, w * 3)))
             .map_err(|_| Error::Internal("the YuNet detector panicked".into()))?
             .map_err(|e| Error::Internal(format!("YuNet: {e}")))?;
-        // Back for the next call (not after a panic: the `?` above returned first).
-        let mut kept = self.workspaces.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() < KEPT_WORKSPACES {
-            kept.push(det);
-        }
-        drop(kept);
         let (sx, sy) = (region.2 as f32 / out_w as f32, region.3 as f32 / out_h as f32);
         let (ox, oy) = (region.0 as f32, region.1 as f32);
         Ok(found
