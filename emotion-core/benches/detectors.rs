@@ -7,22 +7,12 @@
 //! default) and at 40, its default until 0.2.1.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+mod common;
+
+use common::median_ms;
 
 use emotion_core::{Analyzer, BBox, DetectorKind, ImageView};
 use image::{imageops, RgbImage};
-
-fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t0 = Instant::now();
-            f();
-            t0.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[runs / 2]
-}
 
 fn analyzer(kind: DetectorKind, min_face_size: u32, threads: usize) -> Analyzer {
     Analyzer::builder().detector_kind(kind).min_face_size(min_face_size).threads(threads).build().unwrap()

@@ -4,22 +4,12 @@
 //! Run: `cargo bench -p emotion-core --bench threads`.
 
 use std::path::PathBuf;
-use std::time::Instant;
+mod common;
+
+use common::median_ms;
 
 use emotion_core::{Analyzer, ImageView};
 use image::imageops;
-
-fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t0 = Instant::now();
-            f();
-            t0.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[runs / 2]
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
